@@ -1,0 +1,368 @@
+package org.sparkllm.engine;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.sparkllm.backend.Backend;
+import org.sparkllm.backend.ForwardBatch;
+import org.sparkllm.backend.cpu.CpuBackend;
+import org.sparkllm.model.GenerationConfig;
+import org.sparkllm.model.LlamaConfig;
+import org.sparkllm.safetensors.ModelTensors;
+import org.sparkllm.tokenizer.ChatMessage;
+import org.sparkllm.tokenizer.Tokenizer;
+
+/**
+ * A long-lived, thread-safe inference engine for one model on one backend. Any thread may
+ * {@link #submit} requests; one engine thread runs the step loop (schedule, forward, sample), so
+ * requests from many submitters share every batch, and nothing else touches the backend.
+ *
+ * <p>Cancel a request by cancelling its future: the engine drops it at the next step and frees its KV
+ * capacity. If the backend fails, every request in flight and every later one fails at once with an
+ * {@link EngineFailedException} instead of hanging.
+ */
+public final class Engine implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Engine.class.getName());
+
+  private final Backend backend;
+  private final Tokenizer tokenizer;
+  private final SamplingParams defaultSampling;
+  private final int[] eosTokenIds;
+  private final int maxContextTokens;
+  private final Scheduler scheduler;
+  private final LinkedBlockingQueue<Sequence> submissions = new LinkedBlockingQueue<>();
+  private final Thread loop;
+  private final StatsCounters stats = new StatsCounters();
+  private volatile boolean closed;
+  private volatile Throwable failure;
+
+  public Engine(
+      Backend backend, Tokenizer tokenizer, GenerationConfig generation, EngineOptions options) {
+    this.backend = backend;
+    this.tokenizer = tokenizer;
+    LlamaConfig config = backend.config();
+    this.defaultSampling = defaultSampling(generation);
+    this.eosTokenIds =
+        Arrays.stream(concat(config.eosTokenIds(), generation.eosTokenIds())).distinct().toArray();
+    int kvCapacity = backend.kvCache().totalPages() * backend.kvCache().pageTokens();
+    int requested =
+        options.maxContextTokens() > 0 ? options.maxContextTokens() : config.maxPositionEmbeddings();
+    this.maxContextTokens = Math.min(Math.min(requested, config.maxPositionEmbeddings()), kvCapacity);
+    this.scheduler = new Scheduler(backend.kvCache(), options.maxBatchTokens());
+    this.loop = new Thread(this::runLoop, "spark-llm-engine-" + backend.name());
+    loop.setDaemon(true);
+    loop.start();
+  }
+
+  /** Loads a Hugging Face model directory onto the CPU backend. */
+  public static Engine open(Path modelDir, EngineOptions options) {
+    LlamaConfig config = LlamaConfig.read(modelDir);
+    GenerationConfig generation = GenerationConfig.read(modelDir);
+    Tokenizer tokenizer = Tokenizer.load(modelDir);
+    Backend backend;
+    try (ModelTensors tensors = ModelTensors.open(modelDir)) {
+      backend =
+          CpuBackend.load(
+              config,
+              tensors,
+              options.maxSequences(),
+              options.kvCacheTokens(),
+              options.pageTokens(),
+              options.threads());
+    }
+    return new Engine(backend, tokenizer, generation, options);
+  }
+
+  public Tokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  public Backend backend() {
+    return backend;
+  }
+
+  /** The longest prompt plus completion a request may reach. */
+  public int maxContextTokens() {
+    return maxContextTokens;
+  }
+
+  /**
+   * Queues a request. Invalid requests (null or too long prompt, bad token ids) fail the returned
+   * future with an {@link InvalidRequestException}; tokenization runs on the calling thread.
+   */
+  public CompletableFuture<GenerationResult> submit(GenerationRequest request) {
+    CompletableFuture<GenerationResult> future = new CompletableFuture<>();
+    if (failure != null || closed) {
+      future.completeExceptionally(stoppedException());
+      return future;
+    }
+    try {
+      int[] prompt = promptTokens(request);
+      SamplingParams sampling = request.sampling() != null ? request.sampling() : defaultSampling;
+      submissions.add(
+          new Sequence(request, sampling, prompt, tokenizer.newStreamingDetokenizer(), future));
+    } catch (InvalidRequestException e) {
+      stats.requestsRejected.incrementAndGet();
+      future.completeExceptionally(e);
+      return future;
+    }
+    if (failure != null || closed) {
+      future.completeExceptionally(stoppedException()); // the loop may have exited before the add
+    }
+    return future;
+  }
+
+  public EngineStats stats() {
+    return stats.snapshot();
+  }
+
+  private int[] promptTokens(GenerationRequest request) {
+    int[] tokens;
+    if (request.promptTokens() != null) {
+      tokens = request.promptTokens();
+      int vocab = backend.config().vocabSize();
+      for (int id : tokens) {
+        if (id < 0 || id >= vocab) {
+          throw new InvalidRequestException(
+              "prompt token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+        }
+      }
+    } else if (request.chat()) {
+      List<ChatMessage> messages = new ArrayList<>();
+      if (request.systemPrompt() != null) {
+        messages.add(new ChatMessage("system", request.systemPrompt()));
+      }
+      messages.add(new ChatMessage("user", request.prompt()));
+      // The rendered template spells out its special tokens, so none are added again.
+      tokens = tokenizer.encode(tokenizer.applyChatTemplate(messages, true), false);
+    } else {
+      tokens = tokenizer.encode(request.prompt(), true);
+    }
+    if (tokens.length == 0) {
+      throw new InvalidRequestException(
+          "the prompt is empty and this model's tokenizer adds no begin-of-sequence token; "
+              + "give a non-empty prompt");
+    }
+    if (tokens.length >= maxContextTokens) {
+      throw new InvalidRequestException(
+          "the prompt has "
+              + tokens.length
+              + " tokens but the context limit is "
+              + maxContextTokens
+              + " tokens (prompt plus at least one generated token); shorten the prompt or raise "
+              + "the context limit (engine maxContextTokens / KV-cache capacity)");
+    }
+    return tokens;
+  }
+
+  private void runLoop() {
+    try {
+      while (!closed) {
+        if (scheduler.isIdle()) {
+          Sequence next = submissions.poll(50, TimeUnit.MILLISECONDS);
+          if (next != null) {
+            scheduler.add(next);
+          }
+        }
+        List<Sequence> arrived = new ArrayList<>();
+        submissions.drainTo(arrived);
+        arrived.forEach(scheduler::add);
+        for (Sequence s : scheduler.all()) {
+          if (s.future.isDone()) {
+            scheduler.remove(s); // cancelled by its submitter
+          }
+        }
+        if (!scheduler.isIdle()) {
+          step();
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Throwable t) {
+      failure = t;
+      LOG.log(Level.SEVERE, "engine on backend " + backend.name() + " failed", t);
+    } finally {
+      List<Sequence> left = scheduler.all();
+      submissions.drainTo(left);
+      for (Sequence s : left) {
+        s.future.completeExceptionally(stoppedException());
+      }
+    }
+  }
+
+  private void step() {
+    long start = System.nanoTime();
+    List<Scheduler.Scheduled> plan = scheduler.schedule();
+    if (plan.isEmpty()) {
+      throw new IllegalStateException("the scheduler could not run any sequence (KV cache too small)");
+    }
+    List<ForwardBatch.Chunk> chunks = new ArrayList<>(plan.size());
+    for (Scheduler.Scheduled s : plan) {
+      Sequence sequence = s.sequence();
+      int[] tokens = sequence.tokens(s.startPosition(), s.startPosition() + s.tokens());
+      chunks.add(
+          new ForwardBatch.Chunk(
+              sequence.slot, s.startPosition(), tokens, s.completesSequence()));
+    }
+    float[][] logits = backend.forward(new ForwardBatch(chunks));
+    int next = 0;
+    for (Scheduler.Scheduled s : plan) {
+      Sequence sequence = s.sequence();
+      sequence.computed += s.tokens();
+      if (!s.completesSequence()) {
+        continue;
+      }
+      float[] row = logits[next++];
+      if (sequence.future.isDone()) {
+        scheduler.remove(sequence);
+        continue;
+      }
+      int token = Sampler.sample(row, sequence.sampling, sequence.generated());
+      if (sequence.generated() == 0) {
+        sequence.firstTokenNanos = System.nanoTime();
+      }
+      stats.generatedTokens++;
+      FinishReason reason = advance(sequence, token);
+      if (reason != null) {
+        finish(sequence, reason);
+      }
+    }
+    stats.steps++;
+    stats.busyNanos += System.nanoTime() - start;
+    stats.preemptions = scheduler.preemptions();
+    stats.running = scheduler.runningCount();
+    stats.waiting = scheduler.waitingCount();
+  }
+
+  /** Appends the sampled token; returns why the sequence ends, or null if it goes on. */
+  private FinishReason advance(Sequence sequence, int token) {
+    for (int eos : eosTokenIds) {
+      if (token == eos) {
+        sequence.appendWithoutText(token);
+        return FinishReason.STOP;
+      }
+    }
+    String piece = sequence.append(token);
+    if (!piece.isEmpty() && truncateAtStopString(sequence, piece.length())) {
+      return FinishReason.STOP;
+    }
+    if (sequence.generated() >= sequence.request.maxTokens()) {
+      return FinishReason.LENGTH;
+    }
+    if (sequence.length() >= maxContextTokens) {
+      return FinishReason.CONTEXT_LIMIT;
+    }
+    return null;
+  }
+
+  /**
+   * Looks for a stop string in the part of the text the newest piece could have completed; cuts the
+   * text at the earliest one found.
+   */
+  private static boolean truncateAtStopString(Sequence sequence, int pieceLength) {
+    StringBuilder text = sequence.text();
+    int cut = -1;
+    for (String stop : sequence.request.stop()) {
+      int from = Math.max(0, text.length() - pieceLength - stop.length() + 1);
+      int at = text.indexOf(stop, from);
+      if (at >= 0 && (cut < 0 || at < cut)) {
+        cut = at;
+      }
+    }
+    if (cut < 0) {
+      return false;
+    }
+    text.setLength(cut);
+    return true;
+  }
+
+  private void finish(Sequence sequence, FinishReason reason) {
+    scheduler.remove(sequence);
+    long now = System.nanoTime();
+    stats.requestsCompleted++;
+    stats.promptTokens += sequence.promptLength;
+    sequence.future.complete(
+        new GenerationResult(
+            sequence.text().toString(),
+            reason,
+            sequence.promptLength,
+            sequence.generated(),
+            sequence.generatedTokens(),
+            sequence.firstTokenNanos - sequence.submittedNanos,
+            now - sequence.submittedNanos,
+            sequence.preemptions));
+  }
+
+  private EngineFailedException stoppedException() {
+    return failure != null
+        ? new EngineFailedException("the engine failed: " + failure, failure)
+        : new EngineFailedException("the engine is closed", null);
+  }
+
+  private static SamplingParams defaultSampling(GenerationConfig generation) {
+    Double temperature = generation.temperature();
+    if (temperature == null || temperature == 0) {
+      return SamplingParams.greedy();
+    }
+    return new SamplingParams(
+        temperature,
+        generation.topK() != null ? generation.topK() : 0,
+        generation.topP() != null ? generation.topP() : 1.0,
+        0,
+        0);
+  }
+
+  private static int[] concat(int[] a, int[] b) {
+    int[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  /** Stops the loop, fails what is still queued, and releases the backend. */
+  @Override
+  public void close() {
+    closed = true;
+    try {
+      loop.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    backend.close();
+  }
+
+  /**
+   * Written by the engine thread (volatile, single writer) except {@code requestsRejected}, which
+   * submitters count; {@link #stats()} reads them from any thread.
+   */
+  private static final class StatsCounters {
+    final AtomicLong requestsRejected = new AtomicLong();
+    volatile long requestsCompleted;
+    volatile long promptTokens;
+    volatile long generatedTokens;
+    volatile long steps;
+    volatile long preemptions;
+    volatile long busyNanos;
+    volatile int running;
+    volatile int waiting;
+
+    EngineStats snapshot() {
+      return new EngineStats(
+          requestsCompleted,
+          requestsRejected.get(),
+          promptTokens,
+          generatedTokens,
+          steps,
+          preemptions,
+          busyNanos,
+          running,
+          waiting);
+    }
+  }
+}
