@@ -243,23 +243,25 @@ public final class Engine implements AutoCloseable {
 
   /** Appends the sampled token; returns why the sequence ends, or null if it goes on. */
   private FinishReason advance(Sequence sequence, int token) {
-    for (int eos : eosTokenIds) {
-      if (token == eos) {
-        sequence.appendWithoutText(token);
-        return FinishReason.STOP;
+    FinishReason reason = null;
+    if (Arrays.stream(eosTokenIds).anyMatch(eos -> eos == token)) {
+      sequence.appendWithoutText(token);
+      reason = FinishReason.STOP;
+    } else {
+      String piece = sequence.append(token);
+      if (!piece.isEmpty() && truncateAtStopString(sequence, piece.length())) {
+        return FinishReason.STOP; // the text ends at the stop string: no held-back tail to add
+      }
+      if (sequence.generated() >= sequence.request.maxTokens()) {
+        reason = FinishReason.LENGTH;
+      } else if (sequence.length() >= maxContextTokens) {
+        reason = FinishReason.CONTEXT_LIMIT;
       }
     }
-    String piece = sequence.append(token);
-    if (!piece.isEmpty() && truncateAtStopString(sequence, piece.length())) {
-      return FinishReason.STOP;
+    if (reason != null) {
+      sequence.flushText();
     }
-    if (sequence.generated() >= sequence.request.maxTokens()) {
-      return FinishReason.LENGTH;
-    }
-    if (sequence.length() >= maxContextTokens) {
-      return FinishReason.CONTEXT_LIMIT;
-    }
-    return null;
+    return reason;
   }
 
   /**

@@ -75,6 +75,11 @@ final class Sequence {
     tokens[length++] = token;
   }
 
+  /** Adds what the detokenizer still holds back (a character cut off by the end of generation). */
+  void flushText() {
+    text.append(detokenizer.finish());
+  }
+
   StringBuilder text() {
     return text;
   }
