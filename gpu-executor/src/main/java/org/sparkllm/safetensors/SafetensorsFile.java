@@ -3,6 +3,7 @@ package org.sparkllm.safetensors;
 import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
+import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -19,6 +20,8 @@ final class SafetensorsFile implements AutoCloseable {
    * can be opened with another window size so a test can drive the windowed path with a few bytes.
    */
   static final long DEFAULT_WINDOW_BYTES = 1L << 30;
+
+  private static final int CONVERT_CHUNK = 1 << 14;
 
   private final Path path;
   private final FileChannel channel;
@@ -95,19 +98,19 @@ final class SafetensorsFile implements AutoCloseable {
   }
 
   private static int convert(MappedByteBuffer bytes, DType dtype, float[] out, int at, int count) {
-    switch (dtype) {
-      case F32 -> bytes.asFloatBuffer().get(out, at, count);
-      case BF16 -> {
-        var shorts = bytes.asShortBuffer();
-        for (int i = 0; i < count; i++) {
-          out[at + i] = HalfFloats.bf16ToFloat(shorts.get(i));
-        }
-      }
-      case F16 -> {
-        var shorts = bytes.asShortBuffer();
-        for (int i = 0; i < count; i++) {
-          out[at + i] = HalfFloats.f16ToFloat(shorts.get(i));
-        }
+    if (dtype == DType.F32) {
+      bytes.asFloatBuffer().get(out, at, count);
+      return at + count;
+    }
+    // Bulk copies into a small array are several times faster than one buffer read per element.
+    ShortBuffer halves = bytes.asShortBuffer();
+    short[] scratch = new short[Math.min(count, CONVERT_CHUNK)];
+    for (int done = 0; done < count; done += scratch.length) {
+      int n = Math.min(scratch.length, count - done);
+      halves.get(scratch, 0, n);
+      for (int i = 0; i < n; i++) {
+        out[at + done + i] =
+            dtype == DType.BF16 ? HalfFloats.bf16ToFloat(scratch[i]) : HalfFloats.f16ToFloat(scratch[i]);
       }
     }
     return at + count;

@@ -12,6 +12,10 @@ import java.util.Arrays;
 public record TensorInfo(
     String name, DType dtype, long[] shape, Path file, long fileOffset, long byteLength) {
 
+  public TensorInfo {
+    shape = shape.clone();
+  }
+
   public long elementCount() {
     return byteLength / dtype.byteSize();
   }
