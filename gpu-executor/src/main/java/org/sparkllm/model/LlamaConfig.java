@@ -1,6 +1,8 @@
 package org.sparkllm.model;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The architecture of a Llama-family model, as read from a Hugging Face {@code config.json}.
@@ -33,6 +35,46 @@ public record LlamaConfig(
   /** Width of the query projection: all query heads together. */
   public int qDim() {
     return numHeads * headDim;
+  }
+
+  /** Compares eosTokenIds by content: a record's generated equals compares arrays by identity. */
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof LlamaConfig that
+        && hiddenSize == that.hiddenSize
+        && numLayers == that.numLayers
+        && numHeads == that.numHeads
+        && numKvHeads == that.numKvHeads
+        && headDim == that.headDim
+        && intermediateSize == that.intermediateSize
+        && vocabSize == that.vocabSize
+        && maxPositionEmbeddings == that.maxPositionEmbeddings
+        && Double.compare(rmsNormEps, that.rmsNormEps) == 0
+        && Double.compare(ropeTheta, that.ropeTheta) == 0
+        && Objects.equals(ropeScaling, that.ropeScaling)
+        && tieWordEmbeddings == that.tieWordEmbeddings
+        && bosTokenId == that.bosTokenId
+        && Arrays.equals(eosTokenIds, that.eosTokenIds);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(
+            hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize, vocabSize,
+            maxPositionEmbeddings, rmsNormEps, ropeTheta, ropeScaling, tieWordEmbeddings, bosTokenId)
+        * 31
+        + Arrays.hashCode(eosTokenIds);
+  }
+
+  /** Shows eosTokenIds' values rather than the array's identity. */
+  @Override
+  public String toString() {
+    return "LlamaConfig[hiddenSize=" + hiddenSize + ", numLayers=" + numLayers + ", numHeads="
+        + numHeads + ", numKvHeads=" + numKvHeads + ", headDim=" + headDim + ", intermediateSize="
+        + intermediateSize + ", vocabSize=" + vocabSize + ", maxPositionEmbeddings="
+        + maxPositionEmbeddings + ", rmsNormEps=" + rmsNormEps + ", ropeTheta=" + ropeTheta
+        + ", ropeScaling=" + ropeScaling + ", tieWordEmbeddings=" + tieWordEmbeddings
+        + ", bosTokenId=" + bosTokenId + ", eosTokenIds=" + Arrays.toString(eosTokenIds) + "]";
   }
 
   /**
