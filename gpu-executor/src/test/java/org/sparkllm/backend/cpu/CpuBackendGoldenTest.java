@@ -35,7 +35,7 @@ class CpuBackendGoldenTest {
   @ParameterizedTest
   @EnumSource(names = {"TINY", "TINY_LLAMA3ROPE"})
   void logitsMatchTransformers(ModelShape shape) throws Exception {
-    JsonNode golden = golden("hf-logits-" + shape.id() + ".json");
+    JsonNode golden = golden("hf-logits-" + shape.cliName() + ".json");
     Path model = TestModels.of(shape);
     assertEquals(
         golden.get("model_safetensors_sha256").asText(),
