@@ -9,19 +9,22 @@ final class LlamaWeightLayout {
   /** Hugging Face's initializer_range for Llama. */
   private static final double HF_INIT_STD = 0.02;
   private static final double NORM_WEIGHT_STD = 0.1;
+  private static final double TINY_EMBEDDING_STD = 0.15;
 
   private LlamaWeightLayout() {}
 
   /**
-   * @param tiny scale weights so activations keep unit size through the layers: std 1/sqrt(in) for
-   *     linears and 1 for embeddings, which gives logits spread enough to be distinguishable
+   * @param tiny scale weights so activations keep unit size through the layers (std 1/sqrt(in) for
+   *     linears) and logits have a spread of about 1.7 (embedding std 0.15): peaked enough that
+   *     greedy output is stable, flat enough that seeds give different samples. With embedding
+   *     std 1 and tied embeddings, each token's own row dominates and the model repeats one token.
    */
   static List<PlannedTensor> tensors(LlamaConfig config, boolean tiny) {
     long hidden = config.hiddenSize();
     long vocab = config.vocabSize();
     long inter = config.intermediateSize();
     List<PlannedTensor> tensors = new ArrayList<>();
-    tensors.add(new PlannedTensor("model.embed_tokens.weight", new long[] {vocab, hidden}, 0, tiny ? 1.0 : HF_INIT_STD));
+    tensors.add(new PlannedTensor("model.embed_tokens.weight", new long[] {vocab, hidden}, 0, tiny ? TINY_EMBEDDING_STD : HF_INIT_STD));
     for (int layer = 0; layer < config.numLayers(); layer++) {
       String prefix = "model.layers." + layer + ".";
       tensors.add(norm(prefix + "input_layernorm.weight", hidden));
