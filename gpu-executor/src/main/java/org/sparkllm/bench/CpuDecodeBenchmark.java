@@ -46,11 +46,17 @@ public final class CpuDecodeBenchmark {
       backend = CpuBackend.load(config, tensors, maxBatch, maxBatch * (prompt + steps + 1 + 16), 16, threads);
     }
     double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+    double readGbs = readBandwidthGbs(threads);
+    double weightBytes = 4.0 * parameters(config); // float32 in the CPU backend
 
     List<Map<String, Object>> rows = new ArrayList<>();
     try (backend) {
       for (int batch : batches) {
-        rows.add(measure(backend, config, batch, prompt, steps));
+        Map<String, Object> row = measure(backend, config, batch, prompt, steps);
+        double floorMs = weightBytes / (readGbs * 1e9) * 1e3;
+        row.put("floor_step_ms", floorMs);
+        row.put("fraction_of_floor", floorMs / (double) row.get("median_step_ms"));
+        rows.add(row);
       }
     }
     Map<String, Object> report = new LinkedHashMap<>();
@@ -61,6 +67,8 @@ public final class CpuDecodeBenchmark {
     report.put("cpu_model", cpuModel());
     report.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     report.put("load_seconds", loadSeconds);
+    report.put("read_bandwidth_gbs", readGbs);
+    report.put("weight_bytes_per_step", (long) weightBytes);
     report.put("results", rows);
     String json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report);
     System.out.println(json);
@@ -102,6 +110,48 @@ public final class CpuDecodeBenchmark {
     row.put("decode_tokens_per_s", batch * 1000.0 / median);
     System.err.printf(Locale.ROOT, "batch %d: median step %.2f ms, %.1f tokens/s%n", batch, median, batch * 1000.0 / median);
     return row;
+  }
+
+  /**
+   * The ceiling for a memory-bound decode step: how fast {@code threads} threads can stream a 1 GiB
+   * float array (summing it, as a matrix-vector product reads its weights). Median of 5 passes.
+   */
+  private static double readBandwidthGbs(int threads) {
+    float[] data = new float[1 << 28];
+    Arrays.fill(data, 1f);
+    java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(threads);
+    double[] seconds = new double[5];
+    int parts = threads * 8;
+    int partLength = data.length / parts;
+    for (int pass = 0; pass < seconds.length; pass++) {
+      long start = System.nanoTime();
+      double total =
+          pool.submit(
+                  () ->
+                      java.util.stream.IntStream.range(0, parts)
+                          .parallel()
+                          .mapToDouble(p -> sum(data, p * partLength, partLength))
+                          .sum())
+              .join();
+      seconds[pass] = (System.nanoTime() - start) / 1e9;
+      if (total != data.length) {
+        throw new IllegalStateException("bandwidth probe summed " + total);
+      }
+    }
+    pool.shutdown();
+    return 4.0 * data.length / median(seconds) / 1e9;
+  }
+
+  private static float sum(float[] a, int from, int length) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int end = from + length;
+    for (int i = from; i < end; i += 4) {
+      s0 += a[i];
+      s1 += a[i + 1];
+      s2 += a[i + 2];
+      s3 += a[i + 3];
+    }
+    return (s0 + s1) + (s2 + s3);
   }
 
   private static long parameters(LlamaConfig c) {
