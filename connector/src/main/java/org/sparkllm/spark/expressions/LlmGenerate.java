@@ -1,5 +1,6 @@
 package org.sparkllm.spark.expressions;
 
+import java.io.Serializable;
 import java.util.Map;
 import java.util.Objects;
 import java.util.stream.Collectors;
@@ -22,7 +23,7 @@ import scala.collection.immutable.Seq;
  * <p>Unevaluable, so no optimizer rule (e.g. ConvertToLocalRelation) evaluates it on local data;
  * deterministic (seeded sampling), so filters on input columns are still pushed below it.
  */
-public final class LlmGenerate extends Expression implements Unevaluable {
+public final class LlmGenerate extends Expression implements Unevaluable, Serializable {
   private static final long serialVersionUID = 1L;
 
   private final Expression prompt;

@@ -1,5 +1,6 @@
 package org.sparkllm.spark.plan;
 
+import java.io.Serializable;
 import java.util.Objects;
 import org.apache.spark.sql.catalyst.expressions.Attribute;
 import org.apache.spark.sql.catalyst.expressions.AttributeSet;
@@ -14,7 +15,7 @@ import scala.collection.immutable.Seq;
  * Evaluates llm_generate calls for every row of its child: output = child.output ++ one attribute
  * per call. Made by {@link ExtractLlmGenerate}, planned as LlmGenerateExec.
  */
-public final class LlmGenerateNode extends LogicalPlan {
+public final class LlmGenerateNode extends LogicalPlan implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final Seq<Expression> calls;
