@@ -27,6 +27,8 @@ final class TestSpark {
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.plugins", LlmPlugin.class.getName())
+        // Also found through META-INF/services; naming it here checks the explicit route too.
+        .config("spark.sql.extensions", LlmExtensions.class.getName())
         .config("spark.llm.model", model.toString())
         .config("spark.llm.max_tokens", "8")
         .config("spark.llm.engine.threads", "1")
