@@ -1,0 +1,11 @@
+package org.sparkllm.spark.engine;
+
+import org.sparkllm.engine.EngineOptions;
+
+/**
+ * Which engine a task uses: one per model and device, and per engine sizing so sessions with
+ * different settings in one JVM (local mode, tests) do not share a mis-sized engine.
+ *
+ * @param device "cpu", or the GPU address the task was given
+ */
+public record EngineKey(String model, String device, EngineOptions options) {}
