@@ -3,6 +3,7 @@ package org.sparkllm.cuda;
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetName;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuInit;
@@ -41,6 +42,17 @@ public final class CudaContext implements AutoCloseable {
 
   public int device() {
     return device;
+  }
+
+  /** The device's name as the driver reports it, e.g. "NVIDIA H100 80GB HBM3". */
+  public String deviceName() {
+    byte[] name = new byte[256];
+    CudaResults.check(cuDeviceGetName(name, name.length, cuDevice), "cuDeviceGetName");
+    int end = 0;
+    while (end < name.length && name[end] != 0) {
+      end++;
+    }
+    return new String(name, 0, end, java.nio.charset.StandardCharsets.US_ASCII);
   }
 
   /** Makes this context current on the calling thread (for helper threads; the owner has it already). */
