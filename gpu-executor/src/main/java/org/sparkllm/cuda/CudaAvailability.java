@@ -40,7 +40,9 @@ public final class CudaAvailability {
       }
       return count[0] > 0 ? new Status(true, count[0], "ok") : new Status(false, 0, "no CUDA device");
     } catch (LinkageError e) {
-      return new Status(false, 0, "no CUDA driver library: " + e.getMessage());
+      // JNA's message lists the whole class path after the first line.
+      String detail = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+      return new Status(false, 0, "no CUDA driver library: " + detail);
     }
   }
 }
