@@ -61,10 +61,10 @@ public final class GenerateJob {
         SparkSession.builder()
             .appName("spark-llm GenerateJob")
             .config("spark.sql.extensions", EXTENSIONS_CLASS)
-            .config("spark.llm.model", model.toAbsolutePath().toString())
-            .config("spark.ui.enabled", "false");
+            .config("spark.llm.model", model.toAbsolutePath().toString());
+    // Under spark-submit the master and the UI are the submitter's choice; a local run needs no UI.
     if (!new SparkConf().contains("spark.master")) {
-      builder.master("local[2]");
+      builder.master("local[2]").config("spark.ui.enabled", "false");
     }
     SparkSession spark = builder.getOrCreate();
     try {
