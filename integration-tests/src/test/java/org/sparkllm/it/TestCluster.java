@@ -12,7 +12,6 @@ import org.apache.spark.sql.SparkSession;
 final class TestCluster {
   static final int EXECUTORS = 2;
 
-  static final String EXTENSIONS_CLASS = "org.sparkllm.spark.LlmExtensions";
   static final String PLUGIN_CLASS = "org.sparkllm.spark.LlmPlugin";
 
   private static final Duration EXECUTOR_WAIT = Duration.ofSeconds(90);
@@ -45,12 +44,14 @@ final class TestCluster {
             .config("spark.worker.resource.gpu.discoveryScript", gpuScript.toString())
             .config("spark.executor.resource.gpu.amount", "1")
             .config("spark.task.resource.gpu.amount", "1")
-            .config("spark.sql.extensions", EXTENSIONS_CLASS)
+            // No spark.sql.extensions: llm_generate must come from the connector jar's
+            // META-INF/services entry alone, as for a user who only adds the jar.
             .config("spark.llm.model", TinyModel.dir().toString())
+            // The GPUs are fake; the engine must not try CUDA on them.
+            .config("spark.llm.backend", "cpu")
             // Two executors share two cores here; one engine thread each keeps them from contending.
             .config("spark.llm.engine.threads", "1");
-    // A missing plugin class fails executor start-up, unlike a missing extension, which Spark only
-    // logs; so the harness also runs where the connector is absent.
+    // A missing plugin class fails executor start-up; the harness also runs without the connector.
     if (onClassPath(PLUGIN_CLASS)) {
       builder.config("spark.plugins", PLUGIN_CLASS);
     }
