@@ -65,7 +65,7 @@ final class TestCluster {
     return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
   }
 
-  static boolean onClassPath(String className) {
+  private static boolean onClassPath(String className) {
     try {
       Class.forName(className, false, TestCluster.class.getClassLoader());
       return true;
