@@ -33,9 +33,6 @@ import org.sparkllm.checkpoint.ModelShape;
  * can read.
  */
 public final class GenerateJob {
-  /** The connector's entry point; referenced by name so this module compiles without it. */
-  static final String EXTENSIONS_CLASS = "org.sparkllm.spark.LlmExtensions";
-
   private static final int PARTITIONS = 4;
 
   private GenerateJob() {}
@@ -51,7 +48,6 @@ public final class GenerateJob {
             "unknown argument " + args[i] + "; valid: --model DIR, --max-tokens N");
       }
     }
-    requireConnector();
     if (model == null) {
       model = CheckpointWriter.ensure(ModelShape.TINY, Path.of("models"));
       System.out.println("model: tiny random-weight checkpoint at " + model);
@@ -60,7 +56,6 @@ public final class GenerateJob {
     SparkSession.Builder builder =
         SparkSession.builder()
             .appName("spark-llm GenerateJob")
-            .config("spark.sql.extensions", EXTENSIONS_CLASS)
             .config("spark.llm.model", model.toAbsolutePath().toString());
     // Under spark-submit the master and the UI are the submitter's choice; a local run needs no UI.
     if (!new SparkConf().contains("spark.master")) {
@@ -137,16 +132,4 @@ public final class GenerateJob {
     return spark.createDataFrame(jsc.parallelize(rows, PARTITIONS), schema);
   }
 
-  /**
-   * Spark only warns when a spark.sql.extensions class is missing, and the query would then fail
-   * with an unresolved llm_generate; say what is wrong instead.
-   */
-  private static void requireConnector() {
-    try {
-      Class.forName(EXTENSIONS_CLASS, false, GenerateJob.class.getClassLoader());
-    } catch (ClassNotFoundException e) {
-      throw new IllegalStateException(
-          EXTENSIONS_CLASS + " is not on the class path: add the spark-llm connector jar (spark-submit --jars)", e);
-    }
-  }
 }
