@@ -62,6 +62,11 @@ public final class KvCacheTraceBenchmark {
       report.put("p99_added_us_sync", sync.p99AddedMicros());
       report.put("max_added_us_async", async.maxAddedMicros());
       report.put("max_added_us_sync", sync.maxAddedMicros());
+      report.put("warmup_steps", async.warmupSteps());
+      report.put("warmup_blocked_step_fraction_async", async.warmupBlockedStepFraction());
+      report.put("warmup_blocked_step_fraction_sync", sync.warmupBlockedStepFraction());
+      report.put("warmup_max_added_us_async", async.warmupMaxAddedMicros());
+      report.put("warmup_max_added_us_sync", sync.warmupMaxAddedMicros());
       report.put("waste_pct", async.wastePct());
       report.put("waste_pct_paged16", async.wastePctPaged16());
       report.put("completed_requests", async.completed());

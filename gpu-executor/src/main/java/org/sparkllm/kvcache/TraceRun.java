@@ -7,6 +7,10 @@ import java.util.List;
 /**
  * Drives a {@link DecodeTrace} through the cache the way the engine will: finish, admit, grow by one
  * token, {@link VAttentionKvCache#awaitMapped()}, then the step's kernels (the {@link StepWork}).
+ *
+ * <p>Blocking is reported separately for the warm-up (until the trace first runs its full
+ * concurrency: every slot then needs its first pages at once, more than a step can hide) and for the
+ * steady state after it, which is what a long batch job sees.
  */
 public final class TraceRun {
 
@@ -33,7 +37,7 @@ public final class TraceRun {
   public static TraceResult run(VAttentionKvCache cache, DecodeTrace trace, int steps, StepWork work) {
     List<Running> running = new ArrayList<>();
     long[] blockedNanos = new long[steps];
-    int blockedSteps = 0;
+    int warmupSteps = steps;
     long completed = 0;
     long preempted = 0;
     WasteMeter pageWaste = new WasteMeter(cache.pageTokens());
@@ -68,10 +72,10 @@ public final class TraceRun {
         }
         running.add(new Running(slot, prompt, trace.nextFinalTokens(prompt)));
       }
-      blockedNanos[step] = cache.awaitMapped();
-      if (blockedNanos[step] > 0) {
-        blockedSteps++;
+      if (warmupSteps == steps && running.size() == trace.concurrency()) {
+        warmupSteps = step + 1;
       }
+      blockedNanos[step] = cache.awaitMapped();
       int count = 0;
       for (Running r : running) {
         if (r.tokens > r.writtenTokens) {
@@ -86,11 +90,23 @@ public final class TraceRun {
       }
       work.run(count, slots, starts, ends);
     }
-    long[] sorted = blockedNanos.clone();
-    Arrays.sort(sorted);
-    double p99 = steps == 0 ? 0 : sorted[Math.max(0, (int) Math.ceil(0.99 * steps) - 1)] / 1e3;
-    double max = steps == 0 ? 0 : sorted[steps - 1] / 1e3;
-    return new TraceResult(steps, steps == 0 ? 0 : (double) blockedSteps / steps, p99, max, pageWaste.wastePct(),
-        blockWaste.wastePct(), completed, preempted);
+    Blocking warmup = Blocking.of(Arrays.copyOfRange(blockedNanos, 0, warmupSteps));
+    Blocking steady = Blocking.of(Arrays.copyOfRange(blockedNanos, warmupSteps, steps));
+    return new TraceResult(steps, warmupSteps, steady.fraction, steady.p99Micros, steady.maxMicros,
+        warmup.fraction, warmup.maxMicros, pageWaste.wastePct(), blockWaste.wastePct(), completed, preempted);
+  }
+
+  /** How often and how long steps were blocked in one phase of the trace. */
+  private record Blocking(double fraction, double p99Micros, double maxMicros) {
+    static Blocking of(long[] nanos) {
+      if (nanos.length == 0) {
+        return new Blocking(0, 0, 0);
+      }
+      long[] sorted = nanos.clone();
+      Arrays.sort(sorted);
+      long blocked = Arrays.stream(sorted).filter(n -> n > 0).count();
+      int p99 = Math.max(0, (int) Math.ceil(0.99 * sorted.length) - 1);
+      return new Blocking((double) blocked / sorted.length, sorted[p99] / 1e3, sorted[sorted.length - 1] / 1e3);
+    }
   }
 }
