@@ -1,6 +1,7 @@
 package org.sparkllm.spark.source;
 
 import java.util.List;
+import java.util.Locale;
 import org.apache.spark.sql.connector.metric.CustomMetric;
 import org.apache.spark.sql.connector.read.Batch;
 import org.apache.spark.sql.connector.read.InputPartition;
@@ -25,7 +26,7 @@ final class LlmScan implements Scan, Batch {
 
   @Override
   public String description() {
-    return "LlmScan " + spec.format().name().toLowerCase(java.util.Locale.ROOT) + " " + spec.options().paths()
+    return "LlmScan " + spec.format().name().toLowerCase(Locale.ROOT) + " " + spec.options().paths()
         + " model=" + spec.options().llm().model() + " splits=" + splits.size();
   }
 
