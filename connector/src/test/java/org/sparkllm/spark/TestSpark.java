@@ -11,15 +11,15 @@ import org.sparkllm.spark.exec.LlmGenerateExec;
 import org.sparkllm.spark.util.ScalaSeqs;
 
 /** The tiny random-weight model and a small local session for connector tests. */
-final class TestSpark {
+public final class TestSpark {
   private TestSpark() {}
 
-  static Path tinyModel() {
+  public static Path tinyModel() {
     return CheckpointWriter.ensure(ModelShape.TINY, Path.of("target/test-models")).toAbsolutePath();
   }
 
   /** local[2] with llm_generate registered through META-INF/services; AQE off to read plans simply. */
-  static SparkSession session(Path model) {
+  public static SparkSession session(Path model) {
     return SparkSession.builder()
         .master("local[2]")
         .appName("spark-llm-connector-test")

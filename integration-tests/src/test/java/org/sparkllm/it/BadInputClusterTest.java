@@ -12,12 +12,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Bad rows next to good ones: null prompts, and prompts longer than the model's context. */
-@Tag("connector")
 @Timeout(600)
 class BadInputClusterTest {
   private static final long GOOD = 0;

@@ -16,7 +16,6 @@ import java.util.TreeMap;
 import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code spark.read.format("llm")} over JSON-lines prompt files. Expected schema: the line's fields
  * (id, prompt) followed by the completion and a per-row error.
  */
-@Tag("connector")
 @Timeout(600)
 class LlmDataSourceClusterTest {
   private static final int FILES = 4;

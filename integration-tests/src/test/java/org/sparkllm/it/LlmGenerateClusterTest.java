@@ -13,7 +13,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.sparkllm.engine.Engine;
@@ -23,7 +22,6 @@ import org.sparkllm.engine.GenerationResult;
 import org.sparkllm.engine.SamplingParams;
 
 /** llm_generate over 1,000 prompts in 8 partitions on two executors, through SQL and call_function. */
-@Tag("connector")
 @Timeout(600)
 class LlmGenerateClusterTest {
   private static final int ROWS = 1000;

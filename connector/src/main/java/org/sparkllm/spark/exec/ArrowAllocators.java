@@ -6,7 +6,7 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.util.TaskCompletionListener;
 
 /** One Arrow root allocator per JVM; each task draws from its own child, closed when it ends. */
-final class ArrowAllocators {
+public final class ArrowAllocators {
   private static final RootAllocator ROOT = new RootAllocator(Long.MAX_VALUE);
 
   private ArrowAllocators() {}
@@ -16,7 +16,7 @@ final class ArrowAllocators {
    * that holds Arrow buffers: Spark runs completion listeners in reverse order, so the buffers are
    * released before the allocator checks for leaks.
    */
-  static BufferAllocator forTask(TaskContext task) {
+  public static BufferAllocator forTask(TaskContext task) {
     BufferAllocator allocator =
         ROOT.newChildAllocator("spark-llm task " + task.taskAttemptId(), 0, Long.MAX_VALUE);
     task.addTaskCompletionListener((TaskCompletionListener) context -> allocator.close());

@@ -2,17 +2,16 @@ package org.sparkllm.spark.exec;
 
 /**
  * Fails the task for one row: an invalid request with fail_on_error=true, or an engine failure. The
- * message names the row (its ordinal in the partition and the start of its prompt) and the cause.
+ * message names the row (where it came from and the start of its prompt) and the cause.
  */
 public final class LlmRowFailedException extends RuntimeException {
   private static final int PROMPT_PREFIX_CHARS = 60;
 
-  LlmRowFailedException(int partition, long ordinal, String prompt, Throwable cause) {
+  /** @param where the row, e.g. "row 3 of partition 1" or "the line at byte 120 of file:/in.jsonl" */
+  LlmRowFailedException(String where, String prompt, Throwable cause) {
     super(
-        "llm_generate failed on row "
-            + ordinal
-            + " of partition "
-            + partition
+        "spark-llm failed on "
+            + where
             + " (prompt \""
             + prefix(prompt)
             + "\"): "

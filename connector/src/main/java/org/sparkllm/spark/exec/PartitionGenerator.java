@@ -2,22 +2,15 @@ package org.sparkllm.spark.exec;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
 import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
-import org.sparkllm.engine.EngineFailedException;
 import org.sparkllm.engine.GenerationResult;
-import org.sparkllm.engine.InvalidRequestException;
-import org.sparkllm.spark.LlmOptions;
 import org.sparkllm.spark.ReturnMode;
 
 /**
@@ -33,28 +26,21 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
   /** Batches submitted ahead of the one being emitted. */
   private static final int LOOKAHEAD_BATCHES = 2;
 
-  private record DedupKey(LlmOptions options, String prompt) {}
-
   /** A batch whose requests are in the engine. */
   private record PendingBatch(PromptBatch prompts, List<CompletableFuture<GenerationResult>[]> futures) {}
 
   private final int partition;
   private final Iterator<InternalRow> input;
-  private final List<CallRunner> calls;
-  private final List<UnsafeProjection> promptProjections = new ArrayList<>();
+  private final List<EngineCall> calls;
+  private final List<UnsafeProjection> promptProjections;
   private final int batchRows;
-  private final InFlightLimiter limiter;
+  private final TaskRequests requests;
   private final BufferAllocator allocator;
   private final LlmGenerateMetrics metrics;
   private final UnsafeProjection outputProjection;
   private final JoinedRow joined = new JoinedRow();
 
   private final ArrayDeque<PendingBatch> pending = new ArrayDeque<>();
-  private final Map<DedupKey, CompletableFuture<GenerationResult>> answered = new HashMap<>();
-  private final AtomicLong promptTokens = new AtomicLong();
-  private final AtomicLong generatedTokens = new AtomicLong();
-  private final AtomicLong lastResultNanos = new AtomicLong();
-  private long firstSubmitNanos;
   private long nextOrdinal;
   private PromptBatch emitting;
   private ResultBatch results;
@@ -64,7 +50,8 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
   PartitionGenerator(
       int partition,
       Iterator<InternalRow> input,
-      List<CallRunner> calls,
+      List<EngineCall> calls,
+      List<UnsafeProjection> promptProjections,
       int batchRows,
       int maxInFlight,
       BufferAllocator allocator,
@@ -73,9 +60,9 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
     this.partition = partition;
     this.input = input;
     this.calls = calls;
-    calls.forEach(c -> promptProjections.add(c.promptProjection));
+    this.promptProjections = promptProjections;
     this.batchRows = batchRows;
-    this.limiter = new InFlightLimiter(maxInFlight);
+    this.requests = new TaskRequests(maxInFlight);
     this.allocator = allocator;
     this.metrics = metrics;
     this.outputProjection = outputProjection;
@@ -123,41 +110,10 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
         futures.add(column);
         for (int r = 0; r < batch.size(); r++) {
           String prompt = batch.prompt(c, r);
-          column[r] = prompt == null ? null : submitOnce(calls.get(c), prompt);
+          column[r] = prompt == null ? null : requests.submit(calls.get(c), prompt);
         }
       }
     }
-  }
-
-  private CompletableFuture<GenerationResult> submitOnce(CallRunner call, String prompt) {
-    DedupKey key = new DedupKey(call.options, prompt);
-    CompletableFuture<GenerationResult> earlier = answered.get(key);
-    if (earlier != null) {
-      metrics.get(LlmGenerateMetrics.REUSED_ROWS).add(1);
-      return earlier;
-    }
-    try {
-      limiter.acquire();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("llm_generate was interrupted (task killed)", e);
-    }
-    if (firstSubmitNanos == 0) {
-      firstSubmitNanos = System.nanoTime();
-    }
-    CompletableFuture<GenerationResult> future = call.submit(prompt);
-    future.whenComplete(
-        (result, error) -> {
-          limiter.release();
-          lastResultNanos.accumulateAndGet(System.nanoTime(), Math::max);
-          if (result != null) {
-            promptTokens.addAndGet(result.promptTokens());
-            generatedTokens.addAndGet(result.completionTokens());
-          }
-        });
-    answered.put(key, future);
-    metrics.get(LlmGenerateMetrics.ENGINE_REQUESTS).add(1);
-    return future;
   }
 
   /** Waits for a batch's results and turns them into an Arrow result batch. */
@@ -165,13 +121,16 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
     List<ReturnMode> modes = new ArrayList<>();
     List<RowOutcome[]> outcomes = new ArrayList<>();
     for (int c = 0; c < calls.size(); c++) {
-      CallRunner call = calls.get(c);
-      modes.add(call.options.returnMode());
+      EngineCall call = calls.get(c);
+      modes.add(call.options().returnMode());
       CompletableFuture<GenerationResult>[] futures = batch.futures().get(c);
       RowOutcome[] column = new RowOutcome[futures.length];
       for (int r = 0; r < futures.length; r++) {
         if (futures[r] != null) {
           column[r] = outcome(call, batch.prompts(), c, r, futures[r]);
+          if (column[r].error() != null) {
+            metrics.get(LlmGenerateMetrics.FAILED_ROWS).add(1);
+          }
         }
       }
       outcomes.add(column);
@@ -180,23 +139,10 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
   }
 
   private RowOutcome outcome(
-      CallRunner call, PromptBatch prompts, int c, int r, CompletableFuture<GenerationResult> future) {
-    try {
-      return RowOutcome.of(future.get());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("llm_generate was interrupted (task killed)", e);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof InvalidRequestException && !call.options.failOnError()) {
-        metrics.get(LlmGenerateMetrics.FAILED_ROWS).add(1);
-        return RowOutcome.failed(cause.getMessage());
-      }
-      if (cause instanceof InvalidRequestException || cause instanceof EngineFailedException) {
-        throw new LlmRowFailedException(partition, prompts.ordinal(r), prompts.prompt(c, r), cause);
-      }
-      throw new LlmRowFailedException(partition, prompts.ordinal(r), prompts.prompt(c, r), e);
-    }
+      EngineCall call, PromptBatch prompts, int c, int r, CompletableFuture<GenerationResult> future) {
+    long ordinal = prompts.ordinal(r);
+    return requests.await(
+        call, prompts.prompt(c, r), future, () -> "row " + ordinal + " of partition " + partition);
   }
 
   private void closeEmitted() {
@@ -215,12 +161,14 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
       return;
     }
     metricsFlushed = true;
-    metrics.get(LlmGenerateMetrics.PROMPT_TOKENS).add(promptTokens.get());
-    metrics.get(LlmGenerateMetrics.GENERATED_TOKENS).add(generatedTokens.get());
-    if (firstSubmitNanos != 0 && lastResultNanos.get() > firstSubmitNanos) {
-      metrics.get(LlmGenerateMetrics.GENERATION_TIME).add(lastResultNanos.get() - firstSubmitNanos);
+    metrics.get(LlmGenerateMetrics.ENGINE_REQUESTS).add(requests.requests());
+    metrics.get(LlmGenerateMetrics.REUSED_ROWS).add(requests.reusedRows());
+    metrics.get(LlmGenerateMetrics.PROMPT_TOKENS).add(requests.promptTokens());
+    metrics.get(LlmGenerateMetrics.GENERATED_TOKENS).add(requests.generatedTokens());
+    if (requests.generationNanos() > 0) {
+      metrics.get(LlmGenerateMetrics.GENERATION_TIME).add(requests.generationNanos());
     }
-    metrics.recordPeak(limiter.peak());
+    metrics.recordPeak(requests.peakInFlight());
   }
 
   /**
@@ -230,7 +178,7 @@ final class PartitionGenerator implements Iterator<InternalRow>, AutoCloseable {
   @Override
   public void close() {
     flushMetrics();
-    answered.values().forEach(f -> f.cancel(false));
+    requests.close();
     closeEmitted();
     for (PendingBatch batch : pending) {
       batch.prompts().close();

@@ -42,14 +42,16 @@ final class PartitionTask implements Function2<Integer, Iterator<InternalRow>, I
     BufferAllocator allocator = ArrowAllocators.forTask(task);
     String[] gpus = gpus(task);
     Configuration hadoopConf = SparkHadoopUtil.get().conf();
-    List<CallRunner> runners = new ArrayList<>();
+    List<EngineCall> engineCalls = new ArrayList<>();
+    List<UnsafeProjection> promptProjections = new ArrayList<>();
     int maxInFlight = Integer.MAX_VALUE;
     int batchRows = Integer.MAX_VALUE;
     for (LlmGenerate call : calls) {
       EngineSettings settings = call.options().engine();
-      runners.add(
-          new CallRunner(
-              call, input, EngineRegistry.get().engine(call.options().model(), gpus, settings, hadoopConf)));
+      engineCalls.add(
+          new EngineCall(
+              call.options(), EngineRegistry.get().engine(call.options().model(), gpus, settings, hadoopConf)));
+      promptProjections.add(UnsafeProjection.create(ScalaSeqs.seq(call.prompt()), input));
       maxInFlight = Math.min(maxInFlight, settings.maxInFlight());
       batchRows = Math.min(batchRows, settings.batchRows());
     }
@@ -57,7 +59,7 @@ final class PartitionTask implements Function2<Integer, Iterator<InternalRow>, I
         UnsafeProjection.create(ScalaSeqs.<Expression>concat(output, ScalaSeqs.seq()), output);
     PartitionGenerator generator =
         new PartitionGenerator(
-            partition, rows, runners, batchRows, maxInFlight, allocator, metrics, outputProjection);
+            partition, rows, engineCalls, promptProjections, batchRows, maxInFlight, allocator, metrics, outputProjection);
     task.addTaskCompletionListener((TaskCompletionListener) context -> generator.close());
     return generator;
   }

@@ -2,13 +2,16 @@ package org.sparkllm.spark.exec;
 
 import org.sparkllm.engine.GenerationResult;
 
-/** What one call produced for one row: a result, or (with fail_on_error=false) an error message. */
-record RowOutcome(GenerationResult result, String error) {
-  static RowOutcome of(GenerationResult result) {
+/**
+ * What one row got: a result, or an error message (a request rejected with fail_on_error=false, or
+ * an input line the llm data source could not read a prompt from).
+ */
+public record RowOutcome(GenerationResult result, String error) {
+  public static RowOutcome of(GenerationResult result) {
     return new RowOutcome(result, null);
   }
 
-  static RowOutcome failed(String error) {
+  public static RowOutcome failed(String error) {
     return new RowOutcome(null, error);
   }
 }
