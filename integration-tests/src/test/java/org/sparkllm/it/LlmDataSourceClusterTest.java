@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code spark.read.format("llm")} over JSON-lines prompt files. Expected schema: the line's fields
+ * {@code spark.read.format("llm")} over JSON-lines prompt files. Schema: the line's fields as strings
  * (id, prompt) followed by the completion and a per-row error.
  */
 @Timeout(600)
@@ -46,7 +46,9 @@ class LlmDataSourceClusterTest {
     }
 
     Dataset<Row> completed =
-        llmReader().load(data.toString()).select(col("id"), col("prompt"), col(COMPLETION).as("completion"));
+        llmReader()
+            .load(data.toString())
+            .select(col("id").cast("long"), col("prompt"), col(COMPLETION).as("completion"));
     CompletionChecks.everyRowOnce(completed, FILES * LINES_PER_FILE);
   }
 
@@ -60,7 +62,7 @@ class LlmDataSourceClusterTest {
         llmReader()
             .option("fail_on_error", "false")
             .load(data.toString())
-            .select("id", COMPLETION, ERROR)
+            .select(col("id").cast("long"), col(COMPLETION), col(ERROR))
             .collectAsList();
 
     assertEquals(4, rows.size(), "one row per line: " + rows);
