@@ -53,7 +53,7 @@ public record LlmOptions(
     Map<String, String> o = new LinkedHashMap<>();
     o.put("model", "model directory: local path or Hadoop file system URI (required)");
     o.put("max_tokens", "most tokens to generate, integer >= 1 (default 256)");
-    o.put("temperature", "number >= 0; 0 is greedy (default: the model's)");
+    o.put("temperature", "number >= 0; 0 is greedy (default: the model's, else 0)");
     o.put("top_p", "number in (0, 1] (default: the model's, else 1)");
     o.put("top_k", "integer >= 0, 0 disables (default: the model's, else 0)");
     o.put("min_p", "number in [0, 1) (default 0)");
@@ -133,7 +133,7 @@ public record LlmOptions(
       return null;
     }
     return new SamplingParams(
-        temperature != null ? temperature : orElse(modelDefaults.temperature(), 1.0),
+        temperature != null ? temperature : orElse(modelDefaults.temperature(), 0.0),
         topK != null ? topK : orElse(modelDefaults.topK(), 0),
         topP != null ? topP : orElse(modelDefaults.topP(), 1.0),
         minP != null ? minP : 0,

@@ -21,7 +21,7 @@ import org.sparkllm.spark.LlmOptions;
  *
  * @param format the option as given, null to decide by file names
  */
-record SourceOptions(
+public record SourceOptions(
     List<String> paths,
     String format,
     String promptColumn,
@@ -31,7 +31,7 @@ record SourceOptions(
     implements Serializable {
 
   /** The source's own options and what they take. */
-  static final Map<String, String> SOURCE_OPTIONS = sourceOptions();
+  public static final Map<String, String> SOURCE_OPTIONS = sourceOptions();
 
   /** Set by DataFrameReader.load(path) and load(paths...). */
   private static final List<String> PATH_KEYS = List.of("path", "paths");
