@@ -47,8 +47,8 @@ final class TestCluster {
             // No spark.sql.extensions: llm_generate must come from the connector jar's
             // META-INF/services entry alone, as for a user who only adds the jar.
             .config("spark.llm.model", TinyModel.dir().toString())
-            // The GPUs are fake; the engine must not try CUDA on them.
-            .config("spark.llm.backend", "cpu")
+            // spark.llm.backend stays auto: the fake GPUs reach the engine registry (as "gpu:N"
+            // devices) and, with no CUDA backend yet, run on the CPU backend.
             // Two executors share two cores here; one engine thread each keeps them from contending.
             .config("spark.llm.engine.threads", "1");
     // A missing plugin class fails executor start-up; the harness also runs without the connector.

@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -50,6 +52,13 @@ public final class EngineRegistry {
             "spark-llm: loaded model %s from %s on the %s backend (device %s) in %d ms",
             key.model(), dir, engine.backend().name(), key.device(), (System.nanoTime() - start) / 1_000_000));
     return new LoadedEngine(engine, GenerationConfig.read(dir));
+  }
+
+  /** The devices of the engines open now: "cpu" or "gpu:<address>" (what Spark assigned). */
+  public Set<String> openDevices() {
+    Set<String> devices = new TreeSet<>();
+    engines.keySet().forEach(key -> devices.add(key.device()));
+    return devices;
   }
 
   /** Number of engines open now. */
