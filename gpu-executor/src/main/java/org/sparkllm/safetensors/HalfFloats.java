@@ -1,16 +1,16 @@
 package org.sparkllm.safetensors;
 
 /** Bit-exact conversions between float32 and the two 16-bit float formats of model files. */
-final class HalfFloats {
+public final class HalfFloats {
   private HalfFloats() {}
 
   /** bfloat16 is the upper half of a float32, so widening is exact. */
-  static float bf16ToFloat(short bits) {
+  public static float bf16ToFloat(short bits) {
     return Float.intBitsToFloat((bits & 0xFFFF) << 16);
   }
 
   /** Rounds to the nearest bfloat16, ties to even, as PyTorch does; NaN stays a (quiet) NaN. */
-  static short floatToBf16(float value) {
+  public static short floatToBf16(float value) {
     int bits = Float.floatToRawIntBits(value);
     if (Float.isNaN(value)) {
       // Plain rounding could carry a NaN's payload into the exponent and make it infinity.
@@ -21,7 +21,7 @@ final class HalfFloats {
   }
 
   /** IEEE 754 binary16 to float32; every half value, subnormals included, is exactly representable. */
-  static float f16ToFloat(short half) {
+  public static float f16ToFloat(short half) {
     int bits = half & 0xFFFF;
     int sign = (bits & 0x8000) << 16;
     int exponent = (bits >>> 10) & 0x1F;
