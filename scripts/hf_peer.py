@@ -78,7 +78,7 @@ def load_model(torch, transformers, path):
     except TypeError:
         # transformers before 4.56 named the argument torch_dtype.
         model = transformers.AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.bfloat16)
-    model = model.to("cuda").eval()
+    model = model.to("cuda").eval().requires_grad_(False)
     # The checkpoint's generation_config samples (temperature 0.6, top_p 0.9): replace it with plain greedy,
     # so generate() neither samples nor warns about sampling settings it ignores.
     eos = model.config.eos_token_id
@@ -175,6 +175,8 @@ def new_static_cache(torch, transformers, model, batch, max_len):
     offered = {"config": model.config, "max_batch_size": batch, "batch_size": batch, "max_cache_len": max_len,
                "device": "cuda", "dtype": torch.bfloat16}
     kwargs = {k: v for k, v in offered.items() if k in params}
+    if "max_batch_size" in kwargs:
+        kwargs.pop("batch_size", None)  # the deprecated alias of max_batch_size in 4.4x
     if "config" not in kwargs or "max_cache_len" not in kwargs:
         raise RuntimeError(f"unrecognised StaticCache constructor {inspect.signature(cls.__init__)}; "
                            "expected keywords config and max_cache_len")
@@ -185,8 +187,12 @@ def new_static_cache(torch, transformers, model, batch, max_len):
     if hasattr(cache, "early_initialization") and "max_batch_size" not in kwargs and "batch_size" not in kwargs:
         cfg = model.config
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-        cache.early_initialization(batch_size=batch, num_heads=cfg.num_key_value_heads, head_dim=head_dim,
-                                   dtype=torch.bfloat16, device=torch.device("cuda"))
+        try:
+            cache.early_initialization(batch_size=batch, num_heads=cfg.num_key_value_heads, head_dim=head_dim,
+                                       dtype=torch.bfloat16, device=torch.device("cuda"))
+        except TypeError as e:
+            # The eager prefill, which always runs before the compiled step, initialises the layers as well.
+            log(f"StaticCache.early_initialization failed ({e}); the prefill will size the cache")
     return cache
 
 
@@ -200,12 +206,13 @@ class CompiledDecoder:
     def __init__(self, torch, model):
         self.torch = torch
         self.model = model
-        self.takes_cache_position = "cache_position" in inspect.signature(model.forward).parameters
-        log("decode step passes cache_position (transformers < 5)" if self.takes_cache_position
+        takes_cache_position = "cache_position" in inspect.signature(model.forward).parameters
+        self.takes_cache_position = takes_cache_position
+        log("decode step passes cache_position (transformers < 5)" if takes_cache_position
             else "decode step lets the StaticCache track positions (transformers 5.x)")
 
         def decode_step(token, position, cache):
-            extra = {"cache_position": position} if self.takes_cache_position else {}
+            extra = {"cache_position": position} if takes_cache_position else {}
             logits = model(input_ids=token, past_key_values=cache, use_cache=True, **extra).logits
             return torch.argmax(logits[:, -1, :], dim=-1, keepdim=True)
 
@@ -361,6 +368,8 @@ def main():
     if not (pathlib.Path(args.model) / "config.json").is_file():
         sys.exit(f"{args.model} has no config.json: not a Hugging Face checkpoint directory")
     log(f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.cuda.get_device_name()}")
+    # Inference only: no autograd graphs in the eager prefill, and an inference graph for torch.compile.
+    torch.set_grad_enabled(False)
     model = load_model(torch, transformers, args.model)
     vocab = model.config.vocab_size
     report = {
