@@ -12,6 +12,8 @@ off, so the numbers are a higher-precision reference for a bf16 engine, and writ
                   score at each step, so a test can tell near-ties, where a bf16 engine may pick otherwise).
 """
 import argparse
+import array
+import importlib.util
 import json
 import pathlib
 import random
@@ -62,15 +64,12 @@ def load_model(torch, transformers, path, device):
 
 def f32le_bytes(torch, tensor):
     flat = tensor.detach().to("cpu", torch.float32).contiguous().reshape(-1)
-    try:
-        import numpy
+    if importlib.util.find_spec("numpy") is not None:
         return flat.numpy().astype("<f4").tobytes()
-    except ImportError:
-        import array
-        values = array.array("f", flat.tolist())
-        if sys.byteorder != "little":
-            values.byteswap()
-        return values.tobytes()
+    values = array.array("f", flat.tolist())  # torch can be installed without numpy
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tobytes()
 
 
 def greedy(torch, model, prompt, steps):

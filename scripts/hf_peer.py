@@ -293,7 +293,7 @@ def run_compiled(torch, transformers, model, args, vocab):
     result["batch1_tokens_head"] = [int(token[0, 0])] + tokens[0, :15].tolist()
     log(f"compiled batch 1: median {result['batch1_us_per_token']:.0f} us/token, "
         f"mean {result['batch1_us_per_token_mean_wall']:.0f}")
-    del cache, events, warm
+    cache = events = warm = None  # the batch-1 cache is no longer needed
     free_memory(torch)
 
     prompts, batch = whole_batches(args.prompts, args.batch, "compiled offline")
@@ -319,7 +319,7 @@ def run_compiled(torch, transformers, model, args, vocab):
     result["compile_seconds"] = compile_b1 + compile_batch
     result["compile_seconds_batch1"] = compile_b1
     result["compile_seconds_offline_batch"] = compile_batch
-    del cache, out
+    cache = out = None
     torch._dynamo.reset()
     free_memory(torch)
     return result
