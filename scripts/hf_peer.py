@@ -276,7 +276,7 @@ def run_compiled(torch, transformers, model, args, vocab):
     prompt = random_ids(torch, vocab, 1, length, args.seed + 1).cuda()
     log("compiled batch 1: compiling the decode step (a minute or two)")
     token = decoder.prefill(prompt, cache)
-    compile_b1, warm = synced_seconds(torch, lambda: decoder.decode(token, length, COMPILE_CALLS, cache))
+    compile_b1, _ = synced_seconds(torch, lambda: decoder.decode(token, length, COMPILE_CALLS, cache))
     log(f"compiled batch 1: compiled in {compile_b1:.1f}s; warm-up and {steps} timed steps")
     # Restart from the prompt so the timed steps are the same tokens eager mode produced.
     token = decoder.prefill(prompt, cache)
@@ -293,7 +293,7 @@ def run_compiled(torch, transformers, model, args, vocab):
     result["batch1_tokens_head"] = [int(token[0, 0])] + tokens[0, :15].tolist()
     log(f"compiled batch 1: median {result['batch1_us_per_token']:.0f} us/token, "
         f"mean {result['batch1_us_per_token_mean_wall']:.0f}")
-    cache = events = warm = None  # the batch-1 cache is no longer needed
+    cache = events = None  # the batch-1 cache is no longer needed
     free_memory(torch)
 
     prompts, batch = whole_batches(args.prompts, args.batch, "compiled offline")
