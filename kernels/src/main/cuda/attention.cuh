@@ -1,5 +1,5 @@
 // Attention over the vAttention KV cache (bf16): causal flash-attention prefill on tensor cores
-// (mma.sync m16n8k16) and split-KV decode (flash-decoding) with a deterministic combine.
+// (mma.sync m16n8k16) and split-KV decode (flash-decoding) whose last split merges the partials in a fixed order.
 //
 // Shared semantics: q and out are bf16 [T, nH*D], row t = token t of the step, RoPE already applied.
 // Query head h reads kv head h / (nH/nKV). A token at position p of slot s attends to positions 0..p
@@ -306,8 +306,10 @@ __device__ __forceinline__ void attn_prefill(const __nv_bfloat16* __restrict__ q
 // and the split's contiguous key range [split*per, min(len, (split+1)*per)), per = ceil(len/splits).
 // D/8 lanes share a key, each holding 8 dims (one 16-byte load); a warp covers 32/(D/8) keys per
 // step and every lane group keeps its own online-softmax state, merged at the end of the block.
-// With one split the block writes bf16 out directly; otherwise fp32 partials (unnormalised o, max,
-// sum) go to the workspace for attn_decode_combine.
+// A row whose keys fit one split is written directly. Otherwise each split stores fp32 partials
+// (unnormalised o, max, sum) to the workspace and bumps a per-(row, block y) counter; the block that
+// finishes last merges all splits in split order (so the result does not depend on which block that
+// is) and resets the counter to 0 for the next launch. This saves the launch of a combine kernel.
 // ---------------------------------------------------------------------------------------------
 struct Decode {
   static constexpr int kThreads = 128;
@@ -338,14 +340,15 @@ __device__ __forceinline__ void merge_state(float& m, float& l, float (&a)[N], f
   m = mx;
 }
 
+// wsO: [maxRows][nH][splits][D] floats, wsML: [maxRows][nH][splits][2] (max, sum),
+// counters: [maxRows][gridDim.y] ints, zero between launches.
 template <int D>
 __device__ __forceinline__ void attn_decode(const __nv_bfloat16* __restrict__ q, const char* __restrict__ kCache,
                                             const char* __restrict__ vCache, long long slotStrideBytes,
                                             const int* __restrict__ rows, const int* __restrict__ rowCount,
                                             const int* __restrict__ slots, const int* __restrict__ positions,
-                                            int nH, int nKV, int numSplits, float scaleLog2,
-                                            float* __restrict__ wsO, float* __restrict__ wsML,
-                                            __nv_bfloat16* __restrict__ out) {
+                                            int nH, int nKV, int numSplits, float scaleLog2, float* wsO,
+                                            float* wsML, int* counters, __nv_bfloat16* __restrict__ out) {
   constexpr int LPK = D / 8;            // lanes per key
   constexpr int KPW = 32 / LPK;         // keys per warp per step
   constexpr int KPS = Decode::kWarps * KPW;
@@ -353,21 +356,28 @@ __device__ __forceinline__ void attn_decode(const __nv_bfloat16* __restrict__ q,
   constexpr int HG = Decode::kHeads;
   __shared__ float sO[Decode::kWarps][HG][D];
   __shared__ float sM[Decode::kWarps][HG], sL[Decode::kWarps][HG];
+  __shared__ float sSplitW[HG][32];  // last block: weight of each split (numSplits <= 32)
+  __shared__ float sInvSum[HG];
+  __shared__ bool sLast;
 
   const int r = blockIdx.x;
-  if (r >= *rowCount) return;
+  // rows[] has maxRows entries, so rows[r] may be read together with the count (one latency, not two).
+  const int count = *rowCount;
+  const int t = rows[r];
+  if (r >= count) return;
   const int group = nH / nKV;
   const int chunks = (group + HG - 1) / HG;
   const int kvHead = blockIdx.y / chunks;
   const int chunk = blockIdx.y % chunks;
   const int head0 = kvHead * group + chunk * HG;
   const int heads = min(HG, group - chunk * HG);
-  const int t = rows[r];
+  const int slot = slots[t];
   const int len = positions[t] + 1;
   const int per = (len + numSplits - 1) / numSplits;
+  const int used = (len + per - 1) / per;  // splits with a non-empty range, all leading
   const int begin = blockIdx.z * per;
   const int end = min(len, begin + per);
-  if (begin >= end) return;  // empty split: the combine does not read it
+  if (begin >= end) return;  // empty split: neither counted nor read
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int lg = lane / LPK, li = lane % LPK;
@@ -388,7 +398,7 @@ __device__ __forceinline__ void attn_decode(const __nv_bfloat16* __restrict__ q,
   }
 
   const size_t keyBytes = (size_t)nKV * D * 2;
-  const size_t slotOff = (size_t)slots[t] * slotStrideBytes + (size_t)kvHead * D * 2 + li * 16;
+  const size_t slotOff = (size_t)slot * slotStrideBytes + (size_t)kvHead * D * 2 + li * 16;
   const char* kBase = kCache + slotOff;
   const char* vBase = vCache + slotOff;
 
@@ -488,6 +498,7 @@ __device__ __forceinline__ void attn_decode(const __nv_bfloat16* __restrict__ q,
   __syncthreads();
 
   // Warps merged in a fixed order: deterministic.
+  const size_t p0 = ((size_t)r * nH + head0) * numSplits;  // partial of (row, head0, split 0)
   for (int e = tid; e < heads * D; e += Decode::kThreads) {
     const int j = e / D, d = e % D;
     float mx = -INFINITY;
@@ -500,11 +511,10 @@ __device__ __forceinline__ void attn_decode(const __nv_bfloat16* __restrict__ q,
       sum = fmaf(sL[w][j], cw, sum);
       o = fmaf(sO[w][j][d], cw, o);
     }
-    const int h = head0 + j;
-    if (numSplits == 1) {
-      out[(size_t)t * qPitch + h * D + d] = __float2bfloat16_rn(o / sum);
+    if (used == 1) {
+      out[(size_t)t * qPitch + (head0 + j) * D + d] = __float2bfloat16_rn(o / sum);
     } else {
-      const size_t p = ((size_t)r * nH + h) * numSplits + blockIdx.z;
+      const size_t p = p0 + (size_t)j * numSplits + blockIdx.z;
       wsO[p * D + d] = o;
       if (d == 0) {
         wsML[2 * p] = mx;
@@ -512,50 +522,66 @@ __device__ __forceinline__ void attn_decode(const __nv_bfloat16* __restrict__ q,
       }
     }
   }
+  if (used == 1) return;
+
+  // Publish the partials, then count this split; the last of the row's `used` splits merges them.
+  __threadfence();
+  __syncthreads();
+  int* counter = counters + (size_t)r * gridDim.y + blockIdx.y;
+  if (tid == 0) {
+    const bool last = atomicAdd(counter, 1) == used - 1;
+    if (last) *counter = 0;  // nobody else touches it in this launch; the next launch starts from 0
+    sLast = last;
+  }
+  __syncthreads();
+  if (!sLast) return;
+  __threadfence();
+  // Split weights exp2(m_s - max) and 1/sum with one L2 round trip: warp j < heads takes head j,
+  // lane s split s (numSplits <= 32). Every lane adds the weighted sums in split order: deterministic.
+  if (tid < heads * 32) {
+    const int j = warp, s = lane;
+    const size_t pj = p0 + (size_t)j * numSplits;
+    const float ms = s < used ? __ldcg(wsML + 2 * (pj + s)) : -INFINITY;
+    const float ls = s < used ? __ldcg(wsML + 2 * (pj + s) + 1) : 0.f;
+    float mx = ms;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    const float w = ex2(ms - mx);  // finite mx (used >= 2); 0 for unused splits
+    sSplitW[j][s] = w;
+    const float wl = w * ls;
+    float sum = 0.f;
+    for (int k = 0; k < used; ++k) sum += __shfl_sync(0xffffffffu, wl, k);
+    if (s == 0) sInvSum[j] = 1.f / sum;
+  }
+  __syncthreads();
+  for (int e = tid; e < heads * D; e += Decode::kThreads) {
+    const int j = e / D, d = e % D;
+    const float* o = wsO + (p0 + (size_t)j * numSplits) * D + d;
+    float acc = 0.f;
+#pragma unroll 8
+    for (int s = 0; s < used; ++s) acc = fmaf(__ldcg(o + (size_t)s * D), sSplitW[j][s], acc);  // split order
+    out[(size_t)t * qPitch + (head0 + j) * D + d] = __float2bfloat16_rn(acc * sInvSum[j]);
+  }
 }
 
 }  // namespace attn
 
 // scaleLog2 = log2(e) / sqrt(D) for all kernels below.
 #define ATTN_INSTANTIATE(D)                                                                                    \
-  extern "C" __global__ void __launch_bounds__(128, (D) == 128 ? 2 : 4) attn_prefill_d##D(                      \
+  extern "C" __global__ void __launch_bounds__(128, (D) == 32 ? 4 : (D) == 64 ? 3 : 2) attn_prefill_d##D(                      \
       const __nv_bfloat16* q, const char* kCache, const char* vCache, long long slotStrideBytes,               \
       const int4* tiles, int tileCount, int nH, int nKV, float scaleLog2, __nv_bfloat16* out) {                 \
     attn::attn_prefill<D>(q, kCache, vCache, slotStrideBytes, tiles, tileCount, nH, nKV, scaleLog2, out);     \
   }                                                                                                            \
-  extern "C" __global__ void __launch_bounds__(128) attn_decode_d##D(                                          \
+  extern "C" __global__ void __launch_bounds__(128, 4) attn_decode_d##D(                                          \
       const __nv_bfloat16* q, const char* kCache, const char* vCache, long long slotStrideBytes,               \
       const int* rows, const int* rowCount, const int* slots, const int* positions, int nH, int nKV,           \
-      int numSplits, float scaleLog2, float* wsO, float* wsML, __nv_bfloat16* out) {                           \
+      int numSplits, float scaleLog2, float* wsO, float* wsML, int* counters, __nv_bfloat16* out) {            \
     attn::attn_decode<D>(q, kCache, vCache, slotStrideBytes, rows, rowCount, slots, positions, nH, nKV,       \
-                         numSplits, scaleLog2, wsO, wsML, out);                                                \
+                         numSplits, scaleLog2, wsO, wsML, counters, out);                                      \
   }
 
 ATTN_INSTANTIATE(32)
 ATTN_INSTANTIATE(64)
 ATTN_INSTANTIATE(128)
 #undef ATTN_INSTANTIATE
-
-// Merges the splits of attn_decode_d* in split order (deterministic). grid = (maxRows, nH), block = D.
-extern "C" __global__ void attn_decode_combine(const int* __restrict__ rows, const int* __restrict__ rowCount,
-                                               const int* __restrict__ positions, int nH, int headDim,
-                                               int numSplits, const float* __restrict__ wsO,
-                                               const float* __restrict__ wsML, __nv_bfloat16* __restrict__ out) {
-  const int r = blockIdx.x;
-  if (r >= *rowCount) return;
-  const int h = blockIdx.y, d = threadIdx.x;
-  const int t = rows[r];
-  const int len = positions[t] + 1;
-  const int per = (len + numSplits - 1) / numSplits;
-  const int used = (len + per - 1) / per;  // splits with a non-empty range, all leading
-  const size_t p0 = ((size_t)r * nH + h) * numSplits;
-  float mx = -INFINITY;
-  for (int s = 0; s < used; ++s) mx = fmaxf(mx, wsML[2 * (p0 + s)]);
-  float sum = 0.f, o = 0.f;
-  for (int s = 0; s < used; ++s) {
-    const float w = attn::ex2(wsML[2 * (p0 + s)] - mx);
-    sum = fmaf(wsML[2 * (p0 + s) + 1], w, sum);
-    o = fmaf(wsO[(p0 + s) * headDim + d], w, o);
-  }
-  out[(size_t)t * nH * headDim + h * headDim + d] = __float2bfloat16_rn(o / sum);
-}

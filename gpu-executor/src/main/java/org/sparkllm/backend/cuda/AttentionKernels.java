@@ -40,9 +40,9 @@ public final class AttentionKernels implements AutoCloseable {
   private final int prefillSmemBytes;
   private final CudaKernel prefill;
   private final CudaKernel decode;
-  private final CudaKernel combine;
   private final DeviceBuffer workspaceO;
   private final DeviceBuffer workspaceMl;
+  private final DeviceBuffer splitCounters;
 
   public AttentionKernels(CudaContext context, CudaModule module, int numHeads, int numKvHeads, int headDim,
       int maxDecodeRows) {
@@ -70,7 +70,6 @@ public final class AttentionKernels implements AutoCloseable {
     this.prefillSmemBytes = 5 * TILE_TOKENS * (headDim + 8) * 2;
     this.prefill = module.kernel("attn_prefill_d" + headDim);
     this.decode = module.kernel("attn_decode_d" + headDim);
-    this.combine = module.kernel("attn_decode_combine");
     prefill.setMaxDynamicSharedBytes(prefillSmemBytes);
     long partials = 1;
     for (int rows = 1; rows <= maxDecodeRows; rows++) {
@@ -79,6 +78,12 @@ public final class AttentionKernels implements AutoCloseable {
     partials *= numHeads;
     this.workspaceO = context.allocate(partials * headDim * Float.BYTES);
     this.workspaceMl = context.allocate(partials * 2 * Float.BYTES);
+    // One counter of finished splits per (row, kv head, head chunk); the last split resets it to 0.
+    this.splitCounters = context.allocate((long) maxDecodeRows * numKvHeads * headChunks * Integer.BYTES);
+    try (CudaStream stream = context.createStream()) {
+      splitCounters.fill((byte) 0, stream);
+      stream.synchronize();
+    }
   }
 
   /**
@@ -102,7 +107,9 @@ public final class AttentionKernels implements AutoCloseable {
   /**
    * One query token per decode row: for r < *rowCount, token t = rows[r] attends to positions
    * 0..positions[t] of slot slots[t]. The launch covers {@code maxRows} rows; rows past the device-side
-   * count return at once, so a captured graph serves any count up to {@code maxRows}.
+   * count return at once, so a captured graph serves any count up to {@code maxRows}. One kernel: the last
+   * split of a row to finish merges the splits' partials in split order (deterministic). Launches that
+   * share this object's workspace must run one after another (one stream).
    */
   public void decode(CudaStream stream, long q, long kCache, long vCache, long slotStrideBytes, long rows,
       long rowCount, int maxRows, long slots, long positions, long out) {
@@ -113,20 +120,14 @@ public final class AttentionKernels implements AutoCloseable {
     KernelArgs args = new KernelArgs().addLong(q).addLong(kCache).addLong(vCache).addLong(slotStrideBytes)
         .addLong(rows).addLong(rowCount).addLong(slots).addLong(positions).addInt(numHeads).addInt(numKvHeads)
         .addInt(splits).addFloat(scaleLog2).addLong(workspaceO.address()).addLong(workspaceMl.address())
-        .addLong(out);
+        .addLong(splitCounters.address()).addLong(out);
     decode.launch(new LaunchShape(maxRows, numKvHeads * headChunks, splits, THREADS, 1, 1, 0), stream, args);
-    if (splits > 1) {
-      KernelArgs merge = new KernelArgs().addLong(rows).addLong(rowCount).addLong(positions).addInt(numHeads)
-          .addInt(headDim).addInt(splits).addLong(workspaceO.address()).addLong(workspaceMl.address())
-          .addLong(out);
-      combine.launch(new LaunchShape(maxRows, numHeads, 1, headDim, 1, 1, 0), stream, merge);
-    }
   }
 
   /**
    * Key splits for a decode launch of {@code maxRows} rows: enough blocks for a few per multiprocessor
    * (one split when the rows alone fill the GPU), at most 32. Chosen per launch size rather than once, so a
-   * batch-1 graph still spreads a long context over the GPU while a large batch skips the combine; the
+   * batch-1 graph still spreads a long context over the GPU while a large batch skips the merge; the
    * same maxRows always gives the same splits, so results are deterministic.
    */
   public int splitsFor(int maxRows) {
@@ -178,6 +179,7 @@ public final class AttentionKernels implements AutoCloseable {
 
   @Override
   public void close() {
+    splitCounters.close();
     workspaceMl.close();
     workspaceO.close();
   }
