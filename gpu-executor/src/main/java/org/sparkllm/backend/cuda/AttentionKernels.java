@@ -107,7 +107,8 @@ public final class AttentionKernels implements AutoCloseable {
   /**
    * One query token per decode row: for r < *rowCount, token t = rows[r] attends to positions
    * 0..positions[t] of slot slots[t]. The launch covers {@code maxRows} rows; rows past the device-side
-   * count return at once, so a captured graph serves any count up to {@code maxRows}. One kernel: the last
+   * count return at once, so a captured graph serves any count up to {@code maxRows}; {@code rows} must hold
+   * maxRows ints (entries past the count are read but not used). One kernel: the last
    * split of a row to finish merges the splits' partials in split order (deterministic). Launches that
    * share this object's workspace must run one after another (one stream).
    */

@@ -127,8 +127,9 @@ class AttentionKernelsGpuTest {
     int maxContext = 3072;
     // Rows listed out of order; tokens 4 and 6 are no decode rows and their outputs must stay untouched.
     int[] rowTokens = {5, 0, 8, 2, 3, 7, 1};
-    int[] rows = new int[maxRows];
-    Arrays.fill(rows, Integer.MAX_VALUE);  // past rowCount: never read
+    int largestLaunch = 64;
+    int[] rows = new int[largestLaunch];  // a launch of n rows may read rows[0..n-1]
+    Arrays.fill(rows, Integer.MAX_VALUE);  // past rowCount: never used as a token index
     int[] slots = new int[tokens];
     int[] positions = new int[tokens];
     Arrays.fill(positions, 1 << 20);  // tokens that are not rows: their positions must not matter
@@ -144,7 +145,7 @@ class AttentionKernelsGpuTest {
     short[] v = randomBf16(random, cacheElements);
 
     try (Gpu gpu = new Gpu();
-        AttentionKernels attention = new AttentionKernels(gpu.context, gpu.module, heads, kvHeads, headDim, 64);
+        AttentionKernels attention = new AttentionKernels(gpu.context, gpu.module, heads, kvHeads, headDim, largestLaunch);
         DeviceBuffer dq = gpu.upload(q);
         DeviceBuffer dk = gpu.upload(k);
         DeviceBuffer dv = gpu.upload(v);
@@ -154,7 +155,7 @@ class AttentionKernelsGpuTest {
         DeviceBuffer dPositions = gpu.upload(positions);
         DeviceBuffer out = gpu.context.allocate((long) tokens * heads * headDim * 2)) {
       // One launch size that splits keys, and one (64 rows) that needs fewer or no splits.
-      for (int launchRows : new int[] {maxRows, 64}) {
+      for (int launchRows : new int[] {maxRows, largestLaunch}) {
         short[][] runs = new short[2][];
         for (int run = 0; run < 2; run++) {
           out.fill((byte) 0xFF, gpu.stream);
