@@ -186,39 +186,55 @@ __device__ __forceinline__ void tc_gemm(const __nv_bfloat16* __restrict__ A, int
   const int b_row = warp_n * C::kWarpN + (lane & 7) + ((lane >> 4) << 3);
   const int b_hi = (lane >> 3) & 1;
 
-  // Pipeline: STAGES - 1 tiles in flight ahead of the one being multiplied. One commit group per tile
-  // (empty groups past the end keep the wait count uniform).
+  // Fragments of one k16 step: A (one x4 per m16 fragment), W (one x4 per pair of n8 fragments).
+  uint32_t a_frag[2][C::kMF][4];
+  uint32_t b_frag[2][C::kNF / 2][4];
+  auto load_frags = [&](int buf, uint32_t a_tile, int s) {
+    const uint32_t w_tile = a_tile + C::kABytes;
+#pragma unroll
+    for (int i = 0; i < C::kMF; ++i) ldmatrix_x4(a_frag[buf][i], a_tile + swizzle(a_row + i * 16, 2 * s + a_hi));
+#pragma unroll
+    for (int j = 0; j < C::kNF / 2; ++j)
+      ldmatrix_x4(b_frag[buf][j], w_tile + swizzle(b_row + j * 16, 2 * s + b_hi));
+  };
+
+  // Pipeline: STAGES - 1 tiles in flight ahead of the one being multiplied, one commit group per tile (empty
+  // groups past the end keep the wait count uniform). Fragments are double-buffered in registers: step s + 1
+  // (or step 0 of the next tile) is read from shared memory while step s's mma run.
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
     if (s < ktiles) load_tile(s, s);
     cp_async_commit();
   }
+  cp_async_wait<STAGES - 2>();
+  __syncthreads();
+  load_frags(0, smem_base, 0);
 
   for (int kt = 0; kt < ktiles; ++kt) {
-    // Groups committed so far: STAGES - 1 + kt; allowing STAGES - 2 pending means tile kt has landed (for this
-    // thread); the barrier makes every thread's copies visible and ends all reads of the stage about to be
-    // refilled (the one multiplied in iteration kt - 1).
-    cp_async_wait<STAGES - 2>();
-    __syncthreads();
+    // The stage of tile kt - 1 was released by the barrier of the previous iteration: refill it.
     const int next = kt + STAGES - 1;
     if (next < ktiles) load_tile(next % STAGES, next);
     cp_async_commit();
 
     const uint32_t a_tile = smem_base + (kt % STAGES) * C::kStageBytes;
-    const uint32_t w_tile = a_tile + C::kABytes;
 #pragma unroll
     for (int s = 0; s < kBK / 16; ++s) {
-      uint32_t a_frag[C::kMF][4];
-      uint32_t b_frag[C::kNF / 2][4];
-#pragma unroll
-      for (int i = 0; i < C::kMF; ++i) ldmatrix_x4(a_frag[i], a_tile + swizzle(a_row + i * 16, 2 * s + a_hi));
-#pragma unroll
-      for (int j = 0; j < C::kNF / 2; ++j) ldmatrix_x4(b_frag[j], w_tile + swizzle(b_row + j * 16, 2 * s + b_hi));
+      const int cur = s & 1;
+      if (s == kBK / 16 - 1) {
+        // Groups committed: STAGES + kt; at most STAGES - 2 pending means tile kt + 1 has landed for this
+        // thread, and the barrier makes all threads' copies visible. Every ldmatrix of tile kt has been issued
+        // (step 3's fragments were read during step 2), so after it tile kt's stage may be overwritten.
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();
+        if (kt + 1 < ktiles) load_frags(cur ^ 1, smem_base + ((kt + 1) % STAGES) * C::kStageBytes, 0);
+      } else {
+        load_frags(cur ^ 1, a_tile, s + 1);
+      }
 #pragma unroll
       for (int i = 0; i < C::kMF; ++i)
 #pragma unroll
         for (int j = 0; j < C::kNF; ++j)
-          mma_bf16(acc[i][j], a_frag[i], b_frag[j / 2][(j & 1) * 2], b_frag[j / 2][(j & 1) * 2 + 1]);
+          mma_bf16(acc[i][j], a_frag[cur][i], b_frag[cur][j / 2][(j & 1) * 2], b_frag[cur][j / 2][(j & 1) * 2 + 1]);
     }
   }
   cp_async_wait<0>();
@@ -242,7 +258,7 @@ __device__ __forceinline__ void tc_gemm(const __nv_bfloat16* __restrict__ A, int
   }
 }
 
-// W streamed once: read-only, not kept in L1 (A lives in shared memory; L1 would only be polluted).
+// W is streamed once: read-only and not kept in L1, which is left to the rows of A that every warp re-reads.
 __device__ __forceinline__ uint4 load_stream(const uint4* p) {
   uint4 v;
   asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n"
@@ -250,6 +266,9 @@ __device__ __forceinline__ uint4 load_stream(const uint4* p) {
       : "l"(p));
   return v;
 }
+
+// A is tiny (M * K * 2 bytes, L2-resident) and read by every warp of the SM: cached in L1.
+__device__ __forceinline__ uint4 load_cached(const uint4* p) { return __ldg(p); }
 
 // bf16 pair in one 32-bit word -> two floats (bf16 is the top half of an fp32).
 __device__ __forceinline__ float bf16_lo(uint32_t x) { return __uint_as_float(x << 16); }
@@ -271,52 +290,56 @@ __device__ __forceinline__ void dot8x2(float& acc0, float& acc1, const uint4& w0
   }
 }
 
-constexpr int kMatvecUnroll = 4;  // 16-byte chunks per W row each lane has in flight (two rows: 8 loads)
+constexpr int kMatvecWarps = 8;   // block = 256 threads
+constexpr int kMatvecUnroll = 4;  // 16-byte chunks of each of the two W rows a lane has in flight
 
-// M (1..8) rows of A staged in shared memory (MR * K bf16, dynamic); each warp owns output columns 2w, 2w+1
-// of W (rows n, n+1) over the whole K: lane l reads 16-byte chunks l, l + 32, ... of both W rows, then a
-// butterfly shuffle reduction (fixed order: deterministic) leaves the sums in every lane.
+// Each warp owns output columns n, n + 1 (W rows n, n + 1, so SWIGLU's gate/up pair stays in one warp) over
+// part `part` of `kparts` equal K ranges; the kparts warps of one pair sit in the same block (warp = pair
+// slot * kparts + part) and their partial sums are added in part order through shared memory. Lane l reads
+// the 16-byte chunks l, l + 32, ... of its range; a butterfly shuffle sums the lanes. Fixed orders throughout:
+// deterministic.
 template <int MR>
 __device__ __forceinline__ void matvec(const __nv_bfloat16* __restrict__ A, int lda,
                                        const __nv_bfloat16* __restrict__ W, void* out, int ldc, int N, int K,
-                                       int mode) {
-  extern __shared__ uint4 a_chunks[];  // [MR][K / 8]
-  const int kc = K / 8;
-  for (int i = threadIdx.x; i < MR * kc; i += blockDim.x) {
-    const int m = i / kc;
-    const int c = i - m * kc;
-    a_chunks[i] = *reinterpret_cast<const uint4*>(A + static_cast<size_t>(m) * lda + c * 8);
-  }
-  __syncthreads();
-
+                                       int mode, int kparts) {
+  __shared__ float partial[kMatvecWarps][MR][2];
   const int lane = threadIdx.x & 31;
-  const int n = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * 2;
-  if (n >= N) return;
-  const uint4* w0 = reinterpret_cast<const uint4*>(W + static_cast<size_t>(n) * K);
+  const int warp = threadIdx.x >> 5;
+  const int part = warp % kparts;
+  const int n = (blockIdx.x * (kMatvecWarps / kparts) + warp / kparts) * 2;
+  const bool active = n < N;
+
+  const int kc = K / 8;
+  const int per_part = kc / kparts;
+  const int c_end = (part + 1) * per_part;
+  const uint4* w0 = reinterpret_cast<const uint4*>(W + static_cast<size_t>(active ? n : 0) * K);
   const uint4* w1 = w0 + kc;
+  const uint4* a_rows = reinterpret_cast<const uint4*>(A);
+  const int a_stride = lda / 8;
 
   float acc[MR][2];
 #pragma unroll
   for (int m = 0; m < MR; ++m) acc[m][0] = acc[m][1] = 0.0f;
 
-  int c = lane;
-  for (; c + 32 * (kMatvecUnroll - 1) < kc; c += 32 * kMatvecUnroll) {
-    uint4 x0[kMatvecUnroll], x1[kMatvecUnroll];
+  if (active) {
+    for (int c = part * per_part + lane; c < c_end; c += 32 * kMatvecUnroll) {
+      uint4 x0[kMatvecUnroll], x1[kMatvecUnroll];
 #pragma unroll
-    for (int u = 0; u < kMatvecUnroll; ++u) {
-      x0[u] = load_stream(w0 + c + 32 * u);
-      x1[u] = load_stream(w1 + c + 32 * u);
+      for (int u = 0; u < kMatvecUnroll; ++u) {
+        if (c + 32 * u < c_end) {
+          x0[u] = load_stream(w0 + c + 32 * u);
+          x1[u] = load_stream(w1 + c + 32 * u);
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < kMatvecUnroll; ++u) {
+        if (c + 32 * u < c_end) {
+#pragma unroll
+          for (int m = 0; m < MR; ++m)
+            dot8x2(acc[m][0], acc[m][1], x0[u], x1[u], load_cached(a_rows + m * a_stride + c + 32 * u));
+        }
+      }
     }
-#pragma unroll
-    for (int u = 0; u < kMatvecUnroll; ++u)
-#pragma unroll
-      for (int m = 0; m < MR; ++m) dot8x2(acc[m][0], acc[m][1], x0[u], x1[u], a_chunks[m * kc + c + 32 * u]);
-  }
-  for (; c < kc; c += 32) {
-    const uint4 x0 = load_stream(w0 + c);
-    const uint4 x1 = load_stream(w1 + c);
-#pragma unroll
-    for (int m = 0; m < MR; ++m) dot8x2(acc[m][0], acc[m][1], x0, x1, a_chunks[m * kc + c]);
   }
 
 #pragma unroll
@@ -326,10 +349,28 @@ __device__ __forceinline__ void matvec(const __nv_bfloat16* __restrict__ A, int 
 #pragma unroll
       for (int off = 16; off > 0; off >>= 1) acc[m][r] += __shfl_xor_sync(0xffffffffu, acc[m][r], off);
 
-  // Lane m stores row m (all lanes hold identical sums after the butterfly).
+  // All lanes hold the warp's sums after the butterfly; lane m handles row m.
+  if (kparts == 1) {
 #pragma unroll
-  for (int m = 0; m < MR; ++m) {
-    if (lane == m) store_pair(out, ldc, mode, m, n, acc[m][0], acc[m][1]);
+    for (int m = 0; m < MR; ++m)
+      if (active && lane == m) store_pair(out, ldc, mode, m, n, acc[m][0], acc[m][1]);
+    return;
+  }
+#pragma unroll
+  for (int m = 0; m < MR; ++m)
+    if (lane == m) {
+      partial[warp][m][0] = acc[m][0];
+      partial[warp][m][1] = acc[m][1];
+    }
+  __syncthreads();
+  if (active && part == 0 && lane < MR) {
+    float s0 = partial[warp][lane][0];
+    float s1 = partial[warp][lane][1];
+    for (int p = 1; p < kparts; ++p) {
+      s0 += partial[warp + p][lane][0];
+      s1 += partial[warp + p][lane][1];
+    }
+    store_pair(out, ldc, mode, lane, n, s0, s1);
   }
 }
 
@@ -373,13 +414,13 @@ extern "C" __global__ void gemm_splitk_reduce(const float* __restrict__ ws, int 
   }
 }
 
-// Matvec kernels for M = 1..8: block of any multiple of 32 threads, 2 output columns per warp, dynamic shared
-// memory M * K * 2 bytes.
+// Matvec kernels for M = 1..8: blocks of 256 threads (8 warps), each block covering 8 / kparts column pairs;
+// kparts in {1, 2, 4, 8} divides K / 8.
 #define GEMM_MATVEC_KERNEL(MR)                                                                                  \
   extern "C" __global__ void __launch_bounds__(256) gemm_bf16_matvec_##MR(                                      \
       const __nv_bfloat16* __restrict__ A, int lda, const __nv_bfloat16* __restrict__ W, void* out, int ldc,     \
-      int N, int K, int mode) {                                                                                 \
-    gemm::matvec<MR>(A, lda, W, out, ldc, N, K, mode);                                                          \
+      int N, int K, int mode, int kparts) {                                                                     \
+    gemm::matvec<MR>(A, lda, W, out, ldc, N, K, mode, kparts);                                                  \
   }
 
 GEMM_MATVEC_KERNEL(1)
