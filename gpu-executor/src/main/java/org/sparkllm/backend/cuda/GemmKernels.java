@@ -43,13 +43,22 @@ public final class GemmKernels implements AutoCloseable {
   private static final int MATVEC_WARPS_PER_SM = 48;
   private static final int MATVEC_MIN_CHUNKS_PER_PART = 128;
   private static final int REDUCE_THREADS = 256;
+  // Split-K partials are written once and read once by the reduce, at about this rate (H100, L2 and HBM mixed).
+  private static final double PARTIAL_BYTES_PER_SECOND = 2.5e12;
 
-  /** One tensor-core kernel of gemm.cuh: block tile, threads, dynamic shared memory (STAGES x (BM + BN) x 128 B). */
-  private record TcKernel(CudaKernel kernel, int tileM, int tileN, int threads, int sharedBytes) {
+  /**
+   * One tensor-core kernel of gemm.cuh: block tile, threads, dynamic shared memory (STAGES x (BM + BN) x 128 B)
+   * and the rate one SM sustains with it (measured on an H100 at M = 2048, used only to compare plans).
+   */
+  private record TcKernel(CudaKernel kernel, int tileM, int tileN, int threads, int sharedBytes,
+      double flopsPerSmPerSecond) {
     int tiles(int m, int n) {
       return ceilDiv(m, tileM) * ceilDiv(n, tileN);
     }
   }
+
+  /** A tensor-core launch: kernel and number of K splits (1: no split). */
+  private record TcPlan(TcKernel tc, int splits) {}
 
   private final TcKernel tcLarge;
   private final TcKernel tcMedium;
@@ -67,9 +76,9 @@ public final class GemmKernels implements AutoCloseable {
     if (workspaceBytes < 0) {
       throw new IllegalArgumentException("workspaceBytes " + workspaceBytes + " < 0");
     }
-    tcLarge = tcKernel(module, "gemm_bf16_tc_128x256", 128, 256, 256, 3);
-    tcMedium = tcKernel(module, "gemm_bf16_tc_128x128", 128, 128, 256, 4);
-    tcSmall = tcKernel(module, "gemm_bf16_tc_64x128", 64, 128, 128, 4);
+    tcLarge = tcKernel(module, "gemm_bf16_tc_128x256", 128, 256, 256, 3, 2.9e12);
+    tcMedium = tcKernel(module, "gemm_bf16_tc_128x128", 128, 128, 256, 4, 2.75e12);
+    tcSmall = tcKernel(module, "gemm_bf16_tc_64x128", 64, 128, 128, 4, 1.8e12);
     splitReduce = module.kernel("gemm_splitk_reduce");
     for (int m = 1; m <= MATVEC_MAX_M; m++) {
       matvec[m] = module.kernel("gemm_bf16_matvec_" + m);
@@ -78,11 +87,12 @@ public final class GemmKernels implements AutoCloseable {
     workspace = workspaceBytes > 0 ? context.allocate(workspaceBytes) : null;
   }
 
-  private static TcKernel tcKernel(CudaModule module, String name, int tileM, int tileN, int threads, int stages) {
+  private static TcKernel tcKernel(CudaModule module, String name, int tileM, int tileN, int threads, int stages,
+      double flopsPerSmPerSecond) {
     CudaKernel kernel = module.kernel(name);
     int shared = stages * (tileM + tileN) * K_TILE * 2;
     kernel.setMaxDynamicSharedBytes(shared);
-    return new TcKernel(kernel, tileM, tileN, threads, shared);
+    return new TcKernel(kernel, tileM, tileN, threads, shared, flopsPerSmPerSecond);
   }
 
   private static int multiprocessorCount(CudaContext context) {
@@ -112,9 +122,10 @@ public final class GemmKernels implements AutoCloseable {
       runMatvec(stream, a, lda, w, out, ldc, m, n, k, mode);
       return;
     }
-    TcKernel tc = m <= 128 ? tcSmall : m <= 256 ? tcMedium : tcLarge;
+    TcPlan plan = plan(m, n, k);
+    TcKernel tc = plan.tc();
     int tiles = tc.tiles(m, n);
-    int splits = splits(tiles, m, n, k);
+    int splits = plan.splits();
     if (splits == 1) {
       tc.kernel().launch(new LaunchShape(tiles, 1, 1, tc.threads(), 1, 1, tc.sharedBytes()), stream,
           tcArgs(a, lda, w, out, ldc, m, n, k, k, mode));
@@ -154,26 +165,34 @@ public final class GemmKernels implements AutoCloseable {
   }
 
   /**
-   * K splits for a grid of {@code tiles} blocks: minimises the estimated time, in whole-tile units,
-   * ceil(tiles * s / SMs) / s, plus a small cost per split for the partials' round trip; each split keeps
-   * >= 4 k-tiles and the partials must fit the workspace.
+   * Tile shape and K splits with the least estimated time: whole waves of blocks over the SMs, each block
+   * costing its tile's share of FLOPs at the kernel's per-SM rate, plus the split-K partials' round trip
+   * (s * M * N fp32 written and read). The small tile serves M <= 128 and the 128x128 one M <= 256 (measured
+   * best there); above, both 128-row tiles compete. Each split keeps >= 4 k-tiles and must fit the workspace.
    */
-  private int splits(int tiles, int m, int n, int k) {
+  private TcPlan plan(int m, int n, int k) {
+    TcKernel[] candidates = m <= 128 ? new TcKernel[] {tcSmall}
+        : m <= 256 ? new TcKernel[] {tcMedium} : new TcKernel[] {tcLarge, tcMedium};
     int kTiles = k / K_TILE;
-    int best = 1;
-    double bestCost = Double.MAX_VALUE;
-    for (int s = 1; s <= MAX_SPLITS; s++) {
-      if (kTiles % s != 0) {
-        continue;
-      }
-      if (s > 1 && (kTiles / s < 4 || workspace == null || (long) s * m * n * 4 > workspace.bytes())) {
-        continue;
-      }
-      double waves = Math.ceil((double) tiles * s / multiprocessors);
-      double cost = waves / s + (s > 1 ? 0.02 * s : 0);
-      if (cost < bestCost - 1e-9) {
-        bestCost = cost;
-        best = s;
+    TcPlan best = null;
+    double bestSeconds = Double.MAX_VALUE;
+    for (TcKernel tc : candidates) {
+      int tiles = tc.tiles(m, n);
+      double tileSeconds = 2.0 * tc.tileM() * tc.tileN() * k / tc.flopsPerSmPerSecond();
+      for (int s = 1; s <= MAX_SPLITS; s++) {
+        if (kTiles % s != 0) {
+          continue;
+        }
+        long partialBytes = (long) s * m * n * 4;
+        if (s > 1 && (kTiles / s < 4 || workspace == null || partialBytes > workspace.bytes())) {
+          continue;
+        }
+        double waves = Math.ceil((double) tiles * s / multiprocessors);
+        double seconds = waves * tileSeconds / s + (s > 1 ? 2.0 * partialBytes / PARTIAL_BYTES_PER_SECOND : 0);
+        if (seconds < bestSeconds * (1 - 1e-9)) {
+          bestSeconds = seconds;
+          best = new TcPlan(tc, s);
+        }
       }
     }
     return best;
