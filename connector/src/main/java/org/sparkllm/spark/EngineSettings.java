@@ -9,7 +9,8 @@ import org.sparkllm.engine.EngineOptions;
  * the driver at analysis time and shipped with the plan, so a session's settings reach every
  * executor.
  *
- * @param backend "auto" (CUDA when a GPU is assigned and the backend exists, else CPU) or "cpu"
+ * @param backend "auto" (CUDA when a GPU is assigned and usable, else CPU), "cpu", or "cuda" (the
+ *     assigned GPU, or device 0 when Spark assigns none, as in local mode; fails if CUDA is unusable)
  * @param maxInFlight most requests a task keeps in the engine at once; submitting blocks beyond it
  * @param batchRows input rows per Arrow prompt batch
  * @param maxContextTokens 0 means the model's limit

@@ -1,5 +1,6 @@
 package org.sparkllm.backend;
 
+import java.util.List;
 import org.sparkllm.model.LlamaConfig;
 
 /**
@@ -24,6 +25,25 @@ public interface Backend extends AutoCloseable {
    * @return one {@code float[vocabSize]} per chunk with {@code wantLogits}
    */
   float[][] forward(ForwardBatch batch);
+
+  /** Whether {@link #forwardAndSample} chooses tokens on the device (only their ids reach the host). */
+  default boolean samplesOnDevice() {
+    return false;
+  }
+
+  /**
+   * Like {@link #forward}, then samples one token per chunk with {@code wantLogits}, in chunk order,
+   * with that chunk's entry of {@code sampling}.
+   */
+  default int[] forwardAndSample(ForwardBatch batch, List<Sampling> sampling) {
+    throw new UnsupportedOperationException(name() + " backend samples on the host");
+  }
+
+  /**
+   * Called once by the engine's step thread before its first step: a backend bound to a thread (a
+   * CUDA context) moves to it; every later call comes from that thread.
+   */
+  default void bindToCurrentThread() {}
 
   @Override
   void close();

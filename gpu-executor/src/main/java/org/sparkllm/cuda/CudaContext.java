@@ -20,7 +20,7 @@ public final class CudaContext implements AutoCloseable {
   private final int device;
   private final CUdevice cuDevice = new CUdevice();
   private final CUcontext context = new CUcontext();
-  private final Thread owner;
+  private volatile Thread owner;
   private boolean closed;
 
   private CudaContext(int device) {
@@ -58,6 +58,15 @@ public final class CudaContext implements AutoCloseable {
   /** Makes this context current on the calling thread (for helper threads; the owner has it already). */
   public void bindToCurrentThread() {
     CudaResults.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+  }
+
+  /**
+   * Hands ownership to the calling thread and makes the context current there: an engine loads its
+   * backend on the caller's thread, then its step thread takes the context over before the first step.
+   */
+  public void transferToCurrentThread() {
+    bindToCurrentThread();
+    owner = Thread.currentThread();
   }
 
   /** Fails fast when an object of this context is used from a thread other than its owner. */

@@ -38,6 +38,17 @@ public final class DeviceBuffer implements AutoCloseable {
         "cuMemcpyHtoDAsync");
   }
 
+  /** Copies the first {@code count} bytes of {@code source} to byte {@code offset} of this buffer. */
+  public void copyFromAt(long offset, PinnedHostBuffer source, long count, CudaStream stream) {
+    if (offset < 0 || offset + count > bytes) {
+      throw new IllegalArgumentException("copy of " + count + " bytes at offset " + offset + " into a buffer of "
+          + bytes + " bytes");
+    }
+    checkRange(count, source.bytes());
+    CudaResults.check(cuMemcpyHtoDAsync(DevicePointers.of(address + offset), source.pointer(), count,
+        stream.handle()), "cuMemcpyHtoDAsync");
+  }
+
   /** Copies the first {@code count} bytes of this buffer to {@code target}, asynchronously. */
   public void copyTo(PinnedHostBuffer target, long count, CudaStream stream) {
     checkRange(count, target.bytes());

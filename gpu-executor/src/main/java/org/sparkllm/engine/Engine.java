@@ -12,7 +12,10 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.sparkllm.backend.Backend;
 import org.sparkllm.backend.ForwardBatch;
+import org.sparkllm.backend.Sampling;
 import org.sparkllm.backend.cpu.CpuBackend;
+import org.sparkllm.backend.cuda.CudaBackend;
+import org.sparkllm.backend.cuda.CudaBackendOptions;
 import org.sparkllm.model.GenerationConfig;
 import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
@@ -30,6 +33,9 @@ import org.sparkllm.tokenizer.Tokenizer;
  */
 public final class Engine implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Engine.class.getName());
+
+  /** Share of the free device memory (after weights and activations) the CUDA KV cache takes. */
+  private static final double KV_MEMORY_FRACTION = 0.9;
 
   private final Backend backend;
   private final Tokenizer tokenizer;
@@ -63,21 +69,53 @@ public final class Engine implements AutoCloseable {
 
   /** Loads a Hugging Face model directory onto the CPU backend. */
   public static Engine open(Path modelDir, EngineOptions options) {
+    return open(modelDir, options, "cpu");
+  }
+
+  /**
+   * Loads a Hugging Face model directory onto {@code device}: "cpu", or "cuda:N" for the CUDA backend
+   * on device N (weights in bf16, the vAttention KV cache sized from the free device memory).
+   */
+  public static Engine open(Path modelDir, EngineOptions options, String device) {
     LlamaConfig config = LlamaConfig.read(modelDir);
     GenerationConfig generation = GenerationConfig.read(modelDir);
     Tokenizer tokenizer = Tokenizer.load(modelDir);
     Backend backend;
     try (ModelTensors tensors = ModelTensors.open(modelDir)) {
-      backend =
-          CpuBackend.load(
-              config,
-              tensors,
-              options.maxSequences(),
-              options.kvCacheTokens(),
-              options.pageTokens(),
-              options.threads());
+      if (device.equals("cpu")) {
+        backend =
+            CpuBackend.load(
+                config,
+                tensors,
+                options.maxSequences(),
+                options.kvCacheTokens(),
+                options.pageTokens(),
+                options.threads());
+      } else if (device.startsWith("cuda:")) {
+        backend = CudaBackend.load(config, tensors, cudaOptions(config, options, cudaOrdinal(device)));
+      } else {
+        throw new IllegalArgumentException(
+            "device \"" + device + "\" is unknown: use \"cpu\" or \"cuda:N\"");
+      }
     }
     return new Engine(backend, tokenizer, generation, options);
+  }
+
+  private static int cudaOrdinal(String device) {
+    try {
+      return Integer.parseInt(device.substring("cuda:".length()));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "device \"" + device + "\" is malformed: use \"cuda:N\" with N the device ordinal", e);
+    }
+  }
+
+  private static CudaBackendOptions cudaOptions(LlamaConfig config, EngineOptions options, int device) {
+    int context = options.maxContextTokens() > 0
+        ? Math.min(options.maxContextTokens(), config.maxPositionEmbeddings())
+        : config.maxPositionEmbeddings();
+    return new CudaBackendOptions(
+        device, options.maxSequences(), options.maxBatchTokens(), context, KV_MEMORY_FRACTION, true);
   }
 
   public Tokenizer tokenizer() {
@@ -164,6 +202,7 @@ public final class Engine implements AutoCloseable {
 
   private void runLoop() {
     try {
+      backend.bindToCurrentThread();
       while (!closed) {
         if (scheduler.isIdle()) {
           Sequence next = submissions.poll(50, TimeUnit.MILLISECONDS);
@@ -211,7 +250,7 @@ public final class Engine implements AutoCloseable {
           new ForwardBatch.Chunk(
               sequence.slot, s.startPosition(), tokens, s.completesSequence()));
     }
-    float[][] logits = backend.forward(new ForwardBatch(chunks));
+    int[] sampled = sample(plan, new ForwardBatch(chunks));
     int next = 0;
     for (Scheduler.Scheduled s : plan) {
       Sequence sequence = s.sequence();
@@ -219,12 +258,11 @@ public final class Engine implements AutoCloseable {
       if (!s.completesSequence()) {
         continue;
       }
-      float[] row = logits[next++];
+      int token = sampled[next++];
       if (sequence.future.isDone()) {
         scheduler.remove(sequence);
         continue;
       }
-      int token = Sampler.sample(row, sequence.sampling, sequence.generated());
       if (sequence.generated() == 0) {
         sequence.firstTokenNanos = System.nanoTime();
       }
@@ -241,10 +279,34 @@ public final class Engine implements AutoCloseable {
     stats.waiting = scheduler.waitingCount();
   }
 
+  /**
+   * Runs the step and picks the next token of every sequence whose chunk completes it: on the device
+   * when the backend samples there, else from the logits on the host.
+   */
+  private int[] sample(List<Scheduler.Scheduled> plan, ForwardBatch batch) {
+    List<Scheduler.Scheduled> completing = plan.stream().filter(Scheduler.Scheduled::completesSequence).toList();
+    if (backend.samplesOnDevice()) {
+      List<Sampling> sampling = new ArrayList<>(completing.size());
+      for (Scheduler.Scheduled s : completing) {
+        SamplingParams p = s.sequence().sampling;
+        sampling.add(new Sampling((float) p.temperature(), p.topK(), (float) p.topP(), (float) p.minP(), p.seed(),
+            s.sequence().generated()));
+      }
+      return backend.forwardAndSample(batch, sampling);
+    }
+    float[][] logits = backend.forward(batch);
+    int[] tokens = new int[logits.length];
+    for (int i = 0; i < tokens.length; i++) {
+      Sequence sequence = completing.get(i).sequence();
+      tokens[i] = Sampler.sample(logits[i], sequence.sampling, sequence.generated());
+    }
+    return tokens;
+  }
+
   /** Appends the sampled token; returns why the sequence ends, or null if it goes on. */
   private FinishReason advance(Sequence sequence, int token) {
     FinishReason reason = null;
-    if (Arrays.stream(eosTokenIds).anyMatch(eos -> eos == token)) {
+    if (!sequence.request.ignoreEos() && Arrays.stream(eosTokenIds).anyMatch(eos -> eos == token)) {
       sequence.appendWithoutText(token);
       reason = FinishReason.STOP;
     } else {

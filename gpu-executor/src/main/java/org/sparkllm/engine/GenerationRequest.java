@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param maxTokens most tokens to generate
  * @param sampling null means the model's defaults from generation_config.json
  * @param stop strings that end generation when they appear in the completion
+ * @param ignoreEos keep generating past end-of-sequence tokens until max_tokens (benchmarks that need
+ *     a fixed output length)
  */
 public record GenerationRequest(
     String prompt,
@@ -22,7 +24,8 @@ public record GenerationRequest(
     String systemPrompt,
     int maxTokens,
     SamplingParams sampling,
-    List<String> stop) {
+    List<String> stop,
+    boolean ignoreEos) {
 
   public static final int DEFAULT_MAX_TOKENS = 256;
 
@@ -45,28 +48,32 @@ public record GenerationRequest(
     if (prompt == null) {
       throw new InvalidRequestException("prompt is null");
     }
-    return new GenerationRequest(prompt, null, false, null, DEFAULT_MAX_TOKENS, null, List.of());
+    return new GenerationRequest(prompt, null, false, null, DEFAULT_MAX_TOKENS, null, List.of(), false);
   }
 
   public static GenerationRequest tokens(int[] promptTokens) {
     return new GenerationRequest(
-        null, promptTokens.clone(), false, null, DEFAULT_MAX_TOKENS, null, List.of());
+        null, promptTokens.clone(), false, null, DEFAULT_MAX_TOKENS, null, List.of(), false);
   }
 
   public GenerationRequest withMaxTokens(int maxTokens) {
-    return new GenerationRequest(prompt, promptTokens, chat, systemPrompt, maxTokens, sampling, stop);
+    return new GenerationRequest(prompt, promptTokens, chat, systemPrompt, maxTokens, sampling, stop, ignoreEos);
   }
 
   public GenerationRequest withSampling(SamplingParams sampling) {
-    return new GenerationRequest(prompt, promptTokens, chat, systemPrompt, maxTokens, sampling, stop);
+    return new GenerationRequest(prompt, promptTokens, chat, systemPrompt, maxTokens, sampling, stop, ignoreEos);
   }
 
   public GenerationRequest withStop(List<String> stop) {
-    return new GenerationRequest(prompt, promptTokens, chat, systemPrompt, maxTokens, sampling, stop);
+    return new GenerationRequest(prompt, promptTokens, chat, systemPrompt, maxTokens, sampling, stop, ignoreEos);
+  }
+
+  public GenerationRequest withIgnoreEos(boolean ignore) {
+    return new GenerationRequest(prompt, promptTokens, chat, systemPrompt, maxTokens, sampling, stop, ignore);
   }
 
   /** Applies the chat template, with an optional (nullable) system prompt. */
   public GenerationRequest withChat(String systemPrompt) {
-    return new GenerationRequest(prompt, promptTokens, true, systemPrompt, maxTokens, sampling, stop);
+    return new GenerationRequest(prompt, promptTokens, true, systemPrompt, maxTokens, sampling, stop, ignoreEos);
   }
 }

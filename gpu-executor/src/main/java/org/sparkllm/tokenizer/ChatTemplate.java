@@ -27,12 +27,22 @@ import org.sparkllm.model.ModelLoadException;
 final class ChatTemplate {
   private final String source;
   private final Path file;
-  private final Jinjava jinjava;
+  private Jinjava jinjava;
 
   ChatTemplate(String source, Path file) {
     this.source = source;
     this.file = file;
-    this.jinjava = newJinjava();
+  }
+
+  /**
+   * The renderer, made on first use: the template is only parsed when rendered anyway, and a model used
+   * without chat never loads jinjava (whose expression engine needs the java.desktop module).
+   */
+  private synchronized Jinjava jinjava() {
+    if (jinjava == null) {
+      jinjava = newJinjava();
+    }
+    return jinjava;
   }
 
   private static Jinjava newJinjava() {
@@ -64,7 +74,7 @@ final class ChatTemplate {
     variables.put("add_generation_prompt", addGenerationPrompt);
     variables.put("bos_token", bosToken == null ? "" : bosToken);
     variables.put("eos_token", eosToken == null ? "" : eosToken);
-    RenderResult result = jinjava.renderForResult(source, variables);
+    RenderResult result = jinjava().renderForResult(source, variables);
     for (TemplateError error : result.getErrors()) {
       if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
         throw failure(error);

@@ -1,33 +1,78 @@
 package org.sparkllm.spark.engine;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
+import org.sparkllm.cuda.CudaAvailability;
+import org.sparkllm.cuda.KernelFatbin;
 
 /**
- * Picks the device for a task's engine from the GPUs Spark assigned it. The CUDA backend does not
- * exist yet, so every choice runs on the CPU; the log says why, once per device.
+ * Picks where a task's engine runs from the GPUs Spark assigned it and {@code spark.llm.backend};
+ * the log says what was chosen and why, once per device.
  */
 final class DeviceChoice {
   private static final Logger LOG = Logger.getLogger(DeviceChoice.class.getName());
-  private static final java.util.Set<String> LOGGED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private static final Set<String> LOGGED = ConcurrentHashMap.newKeySet();
+
+  /**
+   * @param key the engine's device key: "cpu", or "gpu:ADDRESS" for the GPU Spark assigned
+   * @param engineDevice what the engine opens: "cpu" or "cuda:ORDINAL"
+   */
+  record Choice(String key, String engineDevice) {}
 
   private DeviceChoice() {}
 
-  /** "cpu", or "gpu:<address>" for the first GPU Spark gave the task. */
-  static String device(String[] gpus, String backend) {
-    if (backend.equals("cpu")) {
-      logOnce("cpu", "spark-llm: spark.llm.backend=cpu, using the CPU backend");
-      return "cpu";
+  static Choice choose(String[] gpus, String backend) {
+    boolean assigned = gpus != null && gpus.length > 0;
+    switch (backend) {
+      case "cpu" -> {
+        logOnce("cpu", "spark-llm: spark.llm.backend=cpu, using the CPU backend");
+        return new Choice(assigned ? "gpu:" + gpus[0] : "cpu", "cpu");
+      }
+      case "cuda" -> {
+        String address = assigned ? gpus[0] : "0";
+        String why = cudaUnusable();
+        if (why != null) {
+          throw new IllegalStateException("spark.llm.backend=cuda but CUDA is unusable on this executor: " + why
+              + "; use spark.llm.backend=auto to fall back to the CPU");
+        }
+        logOnce("gpu:" + address, "spark-llm: CUDA backend on GPU " + address
+            + (assigned ? " (assigned by Spark)" : " (no GPU assigned by Spark: device 0)"));
+        return new Choice("gpu:" + address, "cuda:" + ordinal(address));
+      }
+      default -> {
+        if (!assigned) {
+          logOnce("cpu", "spark-llm: no GPU assigned to this task, using the CPU backend");
+          return new Choice("cpu", "cpu");
+        }
+        String key = "gpu:" + gpus[0];
+        String why = cudaUnusable();
+        if (why != null) {
+          logOnce(key, "spark-llm: task assigned GPU " + gpus[0] + " but CUDA is unusable (" + why
+              + "); using the CPU backend for it");
+          return new Choice(key, "cpu");
+        }
+        logOnce(key, "spark-llm: CUDA backend on GPU " + gpus[0] + " (assigned by Spark)");
+        return new Choice(key, "cuda:" + ordinal(gpus[0]));
+      }
     }
-    if (gpus == null || gpus.length == 0) {
-      logOnce("cpu", "spark-llm: no GPU assigned to this task, using the CPU backend");
-      return "cpu";
+  }
+
+  /** Null when the driver, a device and the kernels are all there; else the reason. */
+  private static String cudaUnusable() {
+    CudaAvailability.Status status = CudaAvailability.check();
+    if (!status.usable()) {
+      return status.reason();
     }
-    String device = "gpu:" + gpus[0];
-    logOnce(
-        device,
-        "spark-llm: task assigned GPU " + gpus[0]
-            + "; CUDA backend not available, using the CPU backend for it");
-    return device;
+    return KernelFatbin.present() ? null : "the kernels fatbin is missing (built without nvcc)";
+  }
+
+  private static int ordinal(String address) {
+    try {
+      return Integer.parseInt(address.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalStateException("GPU address \"" + address + "\" from Spark is not a CUDA device ordinal", e);
+    }
   }
 
   private static void logOnce(String device, String message) {

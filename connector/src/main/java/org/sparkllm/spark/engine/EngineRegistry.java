@@ -38,15 +38,15 @@ public final class EngineRegistry {
 
   /** The engine for a model on this task's device, loading it (once) if needed. */
   public LoadedEngine engine(String model, String[] gpus, EngineSettings settings, Configuration hadoopConf) {
-    String device = DeviceChoice.device(gpus, settings.backend());
-    EngineKey key = new EngineKey(model, device, settings.engineOptions());
+    DeviceChoice.Choice choice = DeviceChoice.choose(gpus, settings.backend());
+    EngineKey key = new EngineKey(model, choice.key(), choice.engineDevice(), settings.engineOptions());
     return engines.computeIfAbsent(key, k -> load(k, settings, hadoopConf));
   }
 
   private static LoadedEngine load(EngineKey key, EngineSettings settings, Configuration hadoopConf) {
     Path dir = ModelLocator.localize(key.model(), settings.modelCacheDir(), hadoopConf);
     long start = System.nanoTime();
-    Engine engine = Engine.open(dir, key.options());
+    Engine engine = Engine.open(dir, key.options(), key.engineDevice());
     LOG.info(
         String.format(
             "spark-llm: loaded model %s from %s on the %s backend (device %s) in %d ms",
