@@ -51,7 +51,7 @@ cat > "$bundle/classpath.sh" <<'SH'
 # Sourced by the run scripts: the bundle's class path and JVM options.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 classpath="$here/test-classes:$(ls "$here"/lib/*.jar | tr '\n' ':')"
-java_opts=(-Xmx8g "-Djava.library.path=$here/native")
+java_opts=(-Xmx24g "-Djava.library.path=$here/native")
 SH
 
 cat > "$bundle/run-gpu-tests.sh" <<'SH'
@@ -76,7 +76,18 @@ shift || true
 exec "$here/runtime/bin/java" "${java_opts[@]}" -cp "$classpath" org.sparkllm.kvcache.KvCacheTraceBenchmark \
   --out "$out" "$@"
 SH
-chmod +x "$bundle/run-gpu-tests.sh" "$bundle/run-trace-benchmark.sh"
+cat > "$bundle/run-java.sh" <<'SH'
+#!/usr/bin/env bash
+# Runs a main class of the project: run-java.sh CLASS [ARGS...], e.g.
+#   run-java.sh org.sparkllm.checkpoint.CheckpointWriter --shape llama-3.2-1b --out /tmp/models/llama-3.2-1b
+#   run-java.sh org.sparkllm.bench.gpu.GpuBaselineBenchmark --model DIR --hf-peer hf.json
+set -euo pipefail
+source "$(dirname "$0")/classpath.sh"
+main="$1"
+shift
+exec "$here/runtime/bin/java" "${java_opts[@]}" -cp "$classpath" "$main" "$@"
+SH
+chmod +x "$bundle/run-gpu-tests.sh" "$bundle/run-trace-benchmark.sh" "$bundle/run-java.sh"
 
 bytes="$(du -sb "$bundle" | cut -f1)"
 echo "bundle: $bundle ($((bytes / 1024 / 1024)) MiB, $bytes bytes)"

@@ -1,0 +1,59 @@
+package org.sparkllm.bench.gpu;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.sparkllm.backend.ForwardBatch;
+import org.sparkllm.backend.Sampling;
+import org.sparkllm.backend.cuda.CudaBackend;
+
+/**
+ * Decode step time at a batch size: {@code batch} sequences prefilled to {@code context} tokens, then
+ * greedy decode steps timed one by one on the host clock (what the engine waits for: input upload,
+ * graph replay, sampled ids back), median over the timed steps.
+ */
+final class DecodeLatency {
+  record Result(int batch, int context, double medianMicros, double p90Micros) {}
+
+  private DecodeLatency() {}
+
+  static Result measure(CudaBackend backend, int batch, int context, int warmup, int steps, long seed) {
+    Random random = new Random(seed);
+    int vocab = backend.config().vocabSize();
+    int[] slots = new int[batch];
+    for (int b = 0; b < batch; b++) {
+      slots[b] = backend.kvCache().acquireSlot();
+      if (slots[b] < 0 || !backend.kvCache().ensureCapacity(slots[b], context + warmup + steps + 1)) {
+        throw new IllegalStateException("the KV cache cannot hold " + batch + " sequences of "
+            + (context + warmup + steps + 1) + " tokens");
+      }
+      int[] prompt = random.ints(context, 0, vocab).toArray();
+      backend.forwardAndSample(new ForwardBatch(List.of(new ForwardBatch.Chunk(slots[b], 0, prompt, true))),
+          List.of(Sampling.greedy()));
+    }
+    int[] next = random.ints(batch, 0, vocab).toArray();
+    List<Sampling> greedy = new ArrayList<>();
+    for (int b = 0; b < batch; b++) {
+      greedy.add(Sampling.greedy());
+    }
+    double[] micros = new double[steps];
+    for (int s = 0; s < warmup + steps; s++) {
+      List<ForwardBatch.Chunk> chunks = new ArrayList<>(batch);
+      for (int b = 0; b < batch; b++) {
+        chunks.add(new ForwardBatch.Chunk(slots[b], context + s, new int[] {next[b]}, true));
+      }
+      long start = System.nanoTime();
+      next = backend.forwardAndSample(new ForwardBatch(chunks), greedy);
+      long elapsed = System.nanoTime() - start;
+      if (s >= warmup) {
+        micros[s - warmup] = elapsed / 1e3;
+      }
+    }
+    for (int slot : slots) {
+      backend.kvCache().releaseSlot(slot);
+    }
+    Arrays.sort(micros);
+    return new Result(batch, context, micros[steps / 2], micros[(int) (steps * 0.9)]);
+  }
+}

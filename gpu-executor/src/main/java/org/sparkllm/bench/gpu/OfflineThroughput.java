@@ -1,0 +1,46 @@
+package org.sparkllm.bench.gpu;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import org.sparkllm.engine.Engine;
+import org.sparkllm.engine.GenerationRequest;
+import org.sparkllm.engine.GenerationResult;
+import org.sparkllm.engine.SamplingParams;
+
+/**
+ * The offline workload: every prompt (random token ids) submitted at once, greedy, a fixed output
+ * length (end-of-sequence ignored), wall time from the first submit to the last completion.
+ */
+final class OfflineThroughput {
+  record Result(int prompts, int inputLen, int outputLen, double seconds, double outputTokensPerSecond,
+      double totalTokensPerSecond) {}
+
+  private OfflineThroughput() {}
+
+  static Result measure(Engine engine, int prompts, int inputLen, int outputLen, long seed) {
+    Random random = new Random(seed);
+    int vocab = engine.backend().config().vocabSize();
+    List<GenerationRequest> requests = new ArrayList<>(prompts);
+    for (int i = 0; i < prompts; i++) {
+      requests.add(GenerationRequest.tokens(random.ints(inputLen, 0, vocab).toArray())
+          .withMaxTokens(outputLen).withSampling(SamplingParams.greedy()).withIgnoreEos(true));
+    }
+    long start = System.nanoTime();
+    List<CompletableFuture<GenerationResult>> futures = new ArrayList<>(prompts);
+    for (GenerationRequest r : requests) {
+      futures.add(engine.submit(r));
+    }
+    long generated = 0;
+    for (CompletableFuture<GenerationResult> f : futures) {
+      generated += f.join().completionTokens();
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (generated != (long) prompts * outputLen) {
+      throw new IllegalStateException("generated " + generated + " tokens, expected " + (long) prompts * outputLen);
+    }
+    return new Result(prompts, inputLen, outputLen, seconds, generated / seconds,
+        (generated + (long) prompts * inputLen) / seconds);
+  }
+}
