@@ -233,6 +233,19 @@ public final class Engine implements AutoCloseable {
       for (Sequence s : left) {
         s.future.completeExceptionally(stoppedException());
       }
+      closeBackend();
+    }
+  }
+
+  /**
+   * The step thread releases the backend it owns (a CUDA context is bound to it), also when the loop
+   * ends by failure, so a failed engine does not keep holding device memory.
+   */
+  private void closeBackend() {
+    try {
+      backend.close();
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "closing the " + backend.name() + " backend failed", e);
     }
   }
 
@@ -389,7 +402,7 @@ public final class Engine implements AutoCloseable {
     return out;
   }
 
-  /** Stops the loop, fails what is still queued, and releases the backend. */
+  /** Stops the loop, which fails what is still queued and releases the backend. */
   @Override
   public void close() {
     closed = true;
@@ -398,7 +411,6 @@ public final class Engine implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    backend.close();
   }
 
   /**

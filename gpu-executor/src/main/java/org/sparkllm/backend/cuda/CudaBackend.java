@@ -66,14 +66,14 @@ public final class CudaBackend implements Backend {
       stream = track(opened, context.createStream());
       module = track(opened, context.loadModule(KernelFatbin.read()));
       layers = new LayerKernels(module, config);
-      int tokens = Math.max(options.maxBatchTokens(), largestBucket(options.maxSlots()));
+      int rows = largestBucket(options.maxSlots());
+      int tokens = Math.max(options.maxBatchTokens(), rows);
       gemm = track(opened, new GemmKernels(context, module, 64L << 20));
       attention = track(opened, new AttentionKernels(context, module, config.numHeads(), config.numKvHeads(),
-          config.headDim(), Math.max(options.maxSlots(), largestBucket(options.maxSlots()))));
+          config.headDim(), rows));
       sampler = new DeviceSampler(module);
       weights = track(opened, CudaWeights.load(context, stream, config, tensors));
       rope = track(opened, new RopeTables(context, stream, config, options.maxContext()));
-      int rows = Math.max(options.maxSlots(), largestBucket(options.maxSlots()));
       buffers = track(opened, new ActivationBuffers(context, config, tokens, rows));
       eagerInputs = track(opened, new StepInputs(context, tokens, rows, tokens / TILE_TOKENS + rows));
       KvCacheShape shape = new KvCacheShape(config.numLayers(), config.numKvHeads(), config.headDim(), 2,
@@ -246,7 +246,7 @@ public final class CudaBackend implements Backend {
       layers.rmsNorm(stream, b.residual.address(), w.attentionNorm().address(), b.normed.address(), tokens, 0);
       gemm.run(stream, b.normed.address(), h, w.qkv().address(), b.qkv.address(), qkvDim, tokens, qkvDim, h,
           GemmKernels.Epilogue.STORE_F32);
-      layers.ropeAppend(stream, b.qkv.address(), rope, in.slotsAddress(), in.positionsAddress(), in.tokenCount(),
+      layers.ropeAppend(stream, b.qkv.address(), rope, in.slotsAddress(), in.positionsAddress(), in.tokenCountAddress(),
           b.query.address(), keys, values, kvCache.slotStrideBytes(), tokens);
       if (tiles > 0) {
         attention.prefill(stream, b.query.address(), keys, values, kvCache.slotStrideBytes(), in.tilesAddress(),
@@ -254,7 +254,7 @@ public final class CudaBackend implements Backend {
       }
       if (decodeRows > 0) {
         attention.decode(stream, b.query.address(), keys, values, kvCache.slotStrideBytes(),
-            in.decodeRowsAddress(), in.decodeRowCount(), decodeRows, in.slotsAddress(), in.positionsAddress(),
+            in.decodeRowsAddress(), in.decodeRowCountAddress(), decodeRows, in.slotsAddress(), in.positionsAddress(),
             b.attention.address());
       }
       gemm.run(stream, b.attention.address(), qDim, w.output().address(), b.residual.address(), h, tokens, h, qDim,
@@ -273,7 +273,7 @@ public final class CudaBackend implements Backend {
         in.logitRowsAddress());
     gemm.run(stream, b.lastNormed.address(), h, weights.lmHead().address(), b.logits.address(), vocab, logitRows,
         vocab, h, GemmKernels.Epilogue.STORE_F32);
-    sampler.sample(stream, b.logits.address(), vocab, vocab, in.paramsAddress(), in.logitRowCount(), logitRows,
+    sampler.sample(stream, b.logits.address(), vocab, vocab, in.paramsAddress(), in.logitRowCountAddress(), logitRows,
         in.sampledAddress());
   }
 
@@ -304,6 +304,7 @@ public final class CudaBackend implements Backend {
     }
   }
 
+  /** The largest decode bucket, at least maxSlots: the row capacity of every per-step buffer. */
   private static int largestBucket(int maxSlots) {
     return bucketFor(maxSlots, maxSlots);
   }
@@ -322,10 +323,9 @@ public final class CudaBackend implements Backend {
     return Math.max(rows, maxSlots);
   }
 
-  /** Releases everything; the caller takes the context over (the engine's step thread has ended by then). */
   @Override
   public void close() {
-    context.transferToCurrentThread();
+    context.checkOwner();
     stream.synchronize();
     for (DecodeGraph g : graphs.values()) {
       g.graph().close();

@@ -175,15 +175,15 @@ final class StepInputs implements AutoCloseable {
     return out;
   }
 
-  long tokenCount() {
+  long tokenCountAddress() {
     return device.address();
   }
 
-  long decodeRowCount() {
+  long decodeRowCountAddress() {
     return device.address() + 4;
   }
 
-  long logitRowCount() {
+  long logitRowCountAddress() {
     return device.address() + 8;
   }
 
