@@ -5,11 +5,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import java.util.stream.IntStream;
 import org.sparkllm.backend.Backend;
 import org.sparkllm.backend.ForwardBatch;
 import org.sparkllm.backend.Sampling;
@@ -36,6 +38,8 @@ public final class Engine implements AutoCloseable {
 
   /** Share of the free device memory (after weights and activations) the CUDA KV cache takes. */
   private static final double KV_MEMORY_FRACTION = 0.9;
+  /** Below this many tokens in a step, appending them on the engine thread is cheaper than handing them out. */
+  private static final int PARALLEL_APPEND_MIN = 32;
 
   private final Backend backend;
   private final Tokenizer tokenizer;
@@ -45,6 +49,14 @@ public final class Engine implements AutoCloseable {
   private final Scheduler scheduler;
   private final LinkedBlockingQueue<Sequence> submissions = new LinkedBlockingQueue<>();
   private final Thread loop;
+  /**
+   * Appending a token detokenizes it (two native tokenizer calls, ~10 µs), so at a few hundred sequences
+   * per step the appends cost milliseconds, as much as a GPU step. The appends of one step are
+   * independent (each touches only its own sequence), so they run on these threads; finishing a
+   * sequence (scheduler, futures) stays on the engine thread.
+   */
+  private final ForkJoinPool appendWorkers =
+      new ForkJoinPool(Math.min(8, Runtime.getRuntime().availableProcessors()));
   private final StatsCounters stats = new StatsCounters();
   private volatile boolean closed;
   private volatile Throwable failure;
@@ -233,6 +245,7 @@ public final class Engine implements AutoCloseable {
       for (Sequence s : left) {
         s.future.completeExceptionally(stoppedException());
       }
+      appendWorkers.shutdown();
       closeBackend();
     }
   }
@@ -263,7 +276,11 @@ public final class Engine implements AutoCloseable {
           new ForwardBatch.Chunk(
               sequence.slot, s.startPosition(), tokens, s.completesSequence()));
     }
+    long backendStart = System.nanoTime();
     int[] sampled = sample(plan, new ForwardBatch(chunks));
+    stats.backendNanos += System.nanoTime() - backendStart;
+    List<Sequence> appending = new ArrayList<>(sampled.length);
+    int[] tokens = new int[sampled.length];
     int next = 0;
     for (Scheduler.Scheduled s : plan) {
       Sequence sequence = s.sequence();
@@ -279,10 +296,14 @@ public final class Engine implements AutoCloseable {
       if (sequence.generated() == 0) {
         sequence.firstTokenNanos = System.nanoTime();
       }
-      stats.generatedTokens++;
-      FinishReason reason = advance(sequence, token);
-      if (reason != null) {
-        finish(sequence, reason);
+      tokens[appending.size()] = token;
+      appending.add(sequence);
+    }
+    FinishReason[] reasons = advanceAll(appending, tokens);
+    stats.generatedTokens += appending.size();
+    for (int i = 0; i < reasons.length; i++) {
+      if (reasons[i] != null) {
+        finish(appending.get(i), reasons[i]);
       }
     }
     stats.steps++;
@@ -314,6 +335,20 @@ public final class Engine implements AutoCloseable {
       tokens[i] = Sampler.sample(logits[i], sequence.sampling, sequence.generated());
     }
     return tokens;
+  }
+
+  /** {@link #advance} of sequences.get(i) with tokens[i] for every i, in parallel when there are many. */
+  private FinishReason[] advanceAll(List<Sequence> sequences, int[] tokens) {
+    FinishReason[] reasons = new FinishReason[sequences.size()];
+    if (sequences.size() < PARALLEL_APPEND_MIN) {
+      for (int i = 0; i < reasons.length; i++) {
+        reasons[i] = advance(sequences.get(i), tokens[i]);
+      }
+    } else {
+      appendWorkers.submit(() -> IntStream.range(0, reasons.length).parallel()
+          .forEach(i -> reasons[i] = advance(sequences.get(i), tokens[i]))).join();
+    }
+    return reasons;
   }
 
   /** Appends the sampled token; returns why the sequence ends, or null if it goes on. */
@@ -425,6 +460,7 @@ public final class Engine implements AutoCloseable {
     volatile long steps;
     volatile long preemptions;
     volatile long busyNanos;
+    volatile long backendNanos;
     volatile int running;
     volatile int waiting;
 
@@ -437,6 +473,7 @@ public final class Engine implements AutoCloseable {
           steps,
           preemptions,
           busyNanos,
+          backendNanos,
           running,
           waiting);
     }

@@ -5,7 +5,9 @@ package org.sparkllm.engine;
  *
  * @param requestsRejected requests that failed validation (bad prompt or options)
  * @param promptTokens prompt tokens of completed requests
- * @param busyNanos time spent in steps (scheduling, forward, sampling)
+ * @param busyNanos time spent in steps (scheduling, forward, sampling, appending tokens)
+ * @param backendNanos the part of busyNanos spent in the backend (forward and sampling); the rest is
+ *     host work on the engine thread that the device waits for
  * @param running sequences holding KV capacity after the last step
  * @param waiting sequences queued after the last step
  */
@@ -17,6 +19,7 @@ public record EngineStats(
     long steps,
     long preemptions,
     long busyNanos,
+    long backendNanos,
     int running,
     int waiting) {
 

@@ -76,6 +76,34 @@ class EngineConcurrencyTest {
     }
   }
 
+  @Test
+  void wideStepsGiveTheAloneOutputs() throws Exception {
+    Path model = TestModels.tiny();
+    List<GenerationRequest> requests =
+        mixedRequests().subList(0, 64).stream().map(r -> r.withMaxTokens(24)).toList();
+    EngineOptions wide =
+        EngineOptions.defaults().withMaxSequences(64).withMaxBatchTokens(4096).withKvCacheTokens(16384);
+    List<CompletableFuture<GenerationResult>> together = new ArrayList<>();
+    EngineStats stats;
+    try (Engine engine = Engine.open(model, wide)) {
+      requests.forEach(r -> together.add(engine.submit(r)));
+      CompletableFuture.allOf(together.toArray(CompletableFuture[]::new)).get(5, TimeUnit.MINUTES);
+      stats = engine.stats();
+    }
+    // Steps that append 32 tokens or more hand the appends (detokenization, stop strings) to worker threads.
+    assertTrue(stats.generatedTokens() > 32 * stats.steps(), "steps too narrow to append in parallel: " + stats);
+    try (Engine alone = Engine.open(model, EngineOptions.defaults())) {
+      for (int i = 0; i < requests.size(); i++) {
+        GenerationResult expected = alone.submit(requests.get(i)).get(1, TimeUnit.MINUTES);
+        GenerationResult actual = together.get(i).get();
+        String what = "request " + i + " " + requests.get(i);
+        assertArrayEquals(expected.completionTokenIds(), actual.completionTokenIds(), what);
+        assertEquals(expected.text(), actual.text(), what);
+        assertEquals(expected.finishReason(), actual.finishReason(), what);
+      }
+    }
+  }
+
   /** Prompts of 3 to ~150 tokens; greedy and seeded sampling with every filter; some stop strings. */
   static List<GenerationRequest> mixedRequests() {
     SplittableRandom random = new SplittableRandom(99);

@@ -123,8 +123,12 @@ public final class GpuBaselineBenchmark {
         report.put("offline_seconds", r.seconds());
         report.put("offline_tokens_per_s", r.outputTokensPerSecond());
         report.put("offline_total_tokens_per_s", r.totalTokensPerSecond());
-        log("offline %d x (%d in, %d out): %.1f s, %.0f output tokens/s", r.prompts(), r.inputLen(),
-            r.outputLen(), r.seconds(), r.outputTokensPerSecond());
+        report.put("offline_steps", r.steps());
+        report.put("offline_ms_per_step", r.msPerStep());
+        report.put("offline_host_ms_per_step", r.hostMsPerStep());
+        log("offline %d x (%d in, %d out): %.1f s, %.0f output tokens/s, %d steps of %.2f ms (host %.2f ms)",
+            r.prompts(), r.inputLen(), r.outputLen(), r.seconds(), r.outputTokensPerSecond(), r.steps(),
+            r.msPerStep(), r.hostMsPerStep());
       }
     }
 

@@ -24,6 +24,8 @@ final class GpuBaselineReport {
     row(md, r, "prefill_tokens_per_s", "prefill at 2,048 tokens", "%.0f tokens/s");
     row(md, r, "prefill_matmul_fraction", "prefill rate / matmul ceiling", "%.2f");
     row(md, r, "offline_tokens_per_s", "offline throughput (output tokens)", "%.0f tokens/s");
+    row(md, r, "offline_ms_per_step", "offline: engine step (mean)", "%.2f ms");
+    row(md, r, "offline_host_ms_per_step", "offline: host work per step, device idle", "%.2f ms");
     row(md, r, "hf_compiled_batch1_us_per_token", "transformers static cache + compile, batch 1", "%.1f µs/token");
     row(md, r, "hf_compiled_offline_tokens_per_s", "transformers static cache + compile, offline", "%.0f tokens/s");
     row(md, r, "offline_over_hf_compiled", "our offline / transformers compiled", "%.2fx");

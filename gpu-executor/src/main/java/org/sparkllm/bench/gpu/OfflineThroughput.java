@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import org.sparkllm.engine.Engine;
+import org.sparkllm.engine.EngineStats;
 import org.sparkllm.engine.GenerationRequest;
 import org.sparkllm.engine.GenerationResult;
 import org.sparkllm.engine.SamplingParams;
@@ -14,8 +15,13 @@ import org.sparkllm.engine.SamplingParams;
  * length (end-of-sequence ignored), wall time from the first submit to the last completion.
  */
 final class OfflineThroughput {
+  /**
+   * @param steps engine steps the workload took
+   * @param hostMsPerStep engine-thread time per step outside the backend (scheduling, appending tokens): the
+   *     device idles through it
+   */
   record Result(int prompts, int inputLen, int outputLen, double seconds, double outputTokensPerSecond,
-      double totalTokensPerSecond) {}
+      double totalTokensPerSecond, long steps, double msPerStep, double hostMsPerStep) {}
 
   private OfflineThroughput() {}
 
@@ -27,6 +33,7 @@ final class OfflineThroughput {
       requests.add(GenerationRequest.tokens(random.ints(inputLen, 0, vocab).toArray())
           .withMaxTokens(outputLen).withSampling(SamplingParams.greedy()).withIgnoreEos(true));
     }
+    EngineStats before = engine.stats();
     long start = System.nanoTime();
     List<CompletableFuture<GenerationResult>> futures = new ArrayList<>(prompts);
     for (GenerationRequest r : requests) {
@@ -40,7 +47,11 @@ final class OfflineThroughput {
     if (generated != (long) prompts * outputLen) {
       throw new IllegalStateException("generated " + generated + " tokens, expected " + (long) prompts * outputLen);
     }
+    EngineStats after = engine.stats();
+    long steps = after.steps() - before.steps();
+    double busyMs = (after.busyNanos() - before.busyNanos()) / 1e6;
+    double hostMs = busyMs - (after.backendNanos() - before.backendNanos()) / 1e6;
     return new Result(prompts, inputLen, outputLen, seconds, generated / seconds,
-        (generated + (long) prompts * inputLen) / seconds);
+        (generated + (long) prompts * inputLen) / seconds, steps, busyMs / steps, hostMs / steps);
   }
 }
