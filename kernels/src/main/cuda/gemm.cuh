@@ -1,9 +1,11 @@
 // GEMM kernels: out = epilogue(A · Wᵀ), A bf16 [M, K] row-major (row stride lda), W bf16 [N, K] row-major
 // (a Hugging Face Linear weight, K contiguous), fp32 accumulation. Host side: GemmKernels.java.
 //
-// Three families, chosen by the host:
-//   gemm_bf16_tc_*      tensor cores (mma.sync m16n8k16) for M > 8; gridDim.z > 1 means split-K, each split
-//                       writing raw fp32 partials to its own slice of a workspace.
+// Four families, chosen by the host:
+//   gemm_bf16_wgmma_*   Hopper tensor cores (wgmma + TMA, warp-specialised, persistent) for M > 8 and N a
+//                       multiple of 64: gemm_wgmma.cuh.
+//   gemm_bf16_tc_*      tensor cores (mma.sync m16n8k16) for M > 8 and other N; gridDim.z > 1 means split-K, each
+//                       split writing raw fp32 partials to its own slice of a workspace.
 //   gemm_splitk_reduce  sums the split-K slices in a fixed order (deterministic) and applies the epilogue.
 //   gemm_bf16_matvec_*  M <= 8 (decode): streams W once, bandwidth bound.
 //
@@ -27,19 +29,33 @@ constexpr int kBK = 64;
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
 
-// Applies the epilogue to the accumulators of columns col (even) and col + 1 of row `row`.
-__device__ __forceinline__ void store_pair(void* out, int ldc, int mode, int row, int col, float v0, float v1) {
+// Applies epilogue MODE to the accumulators of columns col (even) and col + 1 of row `row`.
+template <int MODE>
+__device__ __forceinline__ void store_pair_as(void* out, int ldc, int row, int col, float v0, float v1) {
   const size_t at = static_cast<size_t>(row) * ldc;
-  if (mode == kStoreF32) {
+  if constexpr (MODE == kStoreF32) {
     *reinterpret_cast<float2*>(static_cast<float*>(out) + at + col) = make_float2(v0, v1);
-  } else if (mode == kAddF32) {
+  } else if constexpr (MODE == kAddF32) {
     float2* p = reinterpret_cast<float2*>(static_cast<float*>(out) + at + col);
     float2 old = *p;
     *p = make_float2(old.x + v0, old.y + v1);
-  } else if (mode == kStoreBf16) {
+  } else if constexpr (MODE == kStoreBf16) {
     *reinterpret_cast<__nv_bfloat162*>(static_cast<__nv_bfloat16*>(out) + at + col) = __floats2bfloat162_rn(v0, v1);
   } else {
     static_cast<__nv_bfloat16*>(out)[at + (col >> 1)] = __float2bfloat16_rn(silu(v0) * v1);
+  }
+}
+
+// The same with the mode chosen at run time.
+__device__ __forceinline__ void store_pair(void* out, int ldc, int mode, int row, int col, float v0, float v1) {
+  if (mode == kStoreF32) {
+    store_pair_as<kStoreF32>(out, ldc, row, col, v0, v1);
+  } else if (mode == kAddF32) {
+    store_pair_as<kAddF32>(out, ldc, row, col, v0, v1);
+  } else if (mode == kStoreBf16) {
+    store_pair_as<kStoreBf16>(out, ldc, row, col, v0, v1);
+  } else {
+    store_pair_as<kSwigluBf16>(out, ldc, row, col, v0, v1);
   }
 }
 

@@ -7,7 +7,7 @@ import jcuda.Pointer;
 
 /**
  * Kernel parameters in declaration order, each passed by value as the kernel declares it: device
- * addresses and 64-bit integers as {@link #addLong}, 32-bit ones as {@link #addInt}.
+ * addresses and 64-bit integers as {@link #addLong}, 32-bit ones as {@link #addInt}, structs as {@link #addBytes}.
  */
 public final class KernelArgs {
   private final List<NativePointerObject> values = new ArrayList<>();
@@ -24,6 +24,15 @@ public final class KernelArgs {
 
   public KernelArgs addFloat(float value) {
     values.add(Pointer.to(new float[] {value}));
+    return this;
+  }
+
+  /**
+   * A parameter passed by value as a block of bytes, e.g. a CUtensorMap; the driver copies it at launch (and a
+   * graph capture keeps its own copy), so the array may be reused afterwards.
+   */
+  public KernelArgs addBytes(byte[] value) {
+    values.add(Pointer.to(value));
     return this;
   }
 

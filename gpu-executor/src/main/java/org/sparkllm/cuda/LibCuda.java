@@ -19,7 +19,7 @@ public final class LibCuda {
   private LibCuda() {}
 
   /** The driver installs libcuda.so.1; the unversioned name exists only with the toolkit's stubs. */
-  private static NativeLibrary openDriverLibrary() {
+  static NativeLibrary openDriverLibrary() {
     try {
       return NativeLibrary.getInstance("libcuda.so.1");
     } catch (UnsatisfiedLinkError versionedMissing) {

@@ -4,12 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.sparkllm.kvcache.KvPatternKernels;
 
-/** Context, fatbin module, launches, streams, events, buffers and graphs on a real device. */
+/** Context, fatbin module, launches, streams, events, buffers, graphs and tensor maps on a real device. */
 @Tag("gpu")
 class CudaRuntimeGpuTest {
   @BeforeEach
@@ -58,6 +59,22 @@ class CudaRuntimeGpuTest {
         stream.synchronize();
         assertEquals(9, host.buffer().get(777));
       }
+    }
+  }
+
+  @Test
+  void tensorMapsAreEncodedThroughJnaAndBadStridesAreRejected() {
+    try (CudaContext context = CudaContext.openPrimary(0); DeviceBuffer matrix = context.allocate(1 << 20)) {
+      byte[] map = TensorMaps.bf16Swizzle128(matrix.address(), 100, 512, 1024, 128, 64);
+      assertEquals(TensorMaps.BYTES, map.length);
+      assertTrue(IntStream.range(0, map.length).anyMatch(i -> map[i] != 0), "the driver wrote the map");
+      // Row strides must be multiples of 16 bytes.
+      CudaException e = assertThrows(CudaException.class,
+          () -> TensorMaps.bf16Swizzle128(matrix.address(), 100, 512, 1032, 128, 64));
+      assertEquals("CUDA_ERROR_INVALID_VALUE", e.errorName());
+      assertTrue(e.getMessage().startsWith("cuTensorMapEncodeTiled"));
+      assertThrows(IllegalArgumentException.class,
+          () -> TensorMaps.bf16Swizzle128(matrix.address(), 100, 512, 1024, 128, 128));
     }
   }
 

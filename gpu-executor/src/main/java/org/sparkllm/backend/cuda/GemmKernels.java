@@ -16,9 +16,12 @@ import org.sparkllm.cuda.LaunchShape;
 
 /**
  * out = epilogue(A · Wᵀ) for bf16 A [M, K] (row stride lda) and a bf16 Linear weight W [N, K], fp32
- * accumulation (kernels in gemm.cuh). {@link #run} picks the kernel from the host-side shape and only enqueues,
- * so it can be captured into a CUDA graph: M <= 8 streams W through a matvec kernel; larger M uses tensor
- * cores, split along K into a preallocated workspace when the output tiles alone would leave SMs idle.
+ * accumulation (kernels in gemm.cuh and gemm_wgmma.cuh). {@link #run} picks the kernel from the host-side shape
+ * and only enqueues, so it can be captured into a CUDA graph: M <= 8 streams W through a matvec kernel; larger M
+ * uses tensor cores, split along K into a preallocated workspace when the output tiles alone would leave SMs
+ * idle. The tensor-core kernels are Hopper wgmma kernels fed by TMA where N is a multiple of 64, and mma.sync
+ * kernels fed by cp.async for the other multiples of 16. The TMA descriptors a wgmma launch needs are encoded on
+ * first use of an (operand, shape) and cached ({@link GemmTensorMaps}).
  */
 public final class GemmKernels implements AutoCloseable {
 
@@ -34,7 +37,7 @@ public final class GemmKernels implements AutoCloseable {
     SWIGLU_BF16
   }
 
-  private static final int K_TILE = 64;
+  static final int K_TILE = 64;
   private static final int MATVEC_MAX_M = 8;
   private static final int MATVEC_THREADS = 256;
   private static final int MATVEC_WARPS = MATVEC_THREADS / 32;
@@ -45,10 +48,24 @@ public final class GemmKernels implements AutoCloseable {
   private static final int REDUCE_THREADS = 256;
   // Split-K partials are written once and read once by the reduce, at about this rate (H100, L2 and HBM mixed).
   private static final double PARTIAL_BYTES_PER_SECOND = 2.5e12;
+  // The wgmma path takes N a multiple of 64, which every Llama shape is (vocab 128256 = 64 x 2004). The kernel
+  // itself needs only N even (TMA zero-fills W rows past N and the epilogue drops their columns); the other
+  // multiples of 16 stay on the mma.sync kernels, which are tested there.
+  private static final int WGMMA_N_MULTIPLE = 64;
+  // Distinct (activation buffer, M) pairs seen by eager prefill steps; each map is 128 bytes.
+  private static final int MAX_TENSOR_MAPS = 4096;
+
+  /** Which tensor-core kernels serve M > 8 where N allows both. */
+  enum TensorCores {
+    /** Hopper wgmma + TMA (gemm_wgmma.cuh); the default. */
+    WGMMA,
+    /** mma.sync + cp.async (gemm.cuh): what serves N not a multiple of 64; selectable for comparisons. */
+    MMA_SYNC
+  }
 
   /**
-   * One tensor-core kernel of gemm.cuh: block tile, threads, dynamic shared memory (STAGES x (BM + BN) x 128 B)
-   * and the rate one SM sustains with it (measured on an H100 at M = 2048, used only to compare plans).
+   * One tensor-core kernel: block tile, threads, dynamic shared memory and the rate one SM sustains with it (used
+   * only to compare plans: measured on an H100 at M = 2048 for mma.sync, estimated for wgmma until measured).
    */
   private record TcKernel(CudaKernel kernel, int tileM, int tileN, int threads, int sharedBytes,
       double flopsPerSmPerSecond) {
@@ -60,25 +77,38 @@ public final class GemmKernels implements AutoCloseable {
   /** A tensor-core launch: kernel and number of K splits (1: no split). */
   private record TcPlan(TcKernel tc, int splits) {}
 
+  private final TensorCores tensorCores;
   private final TcKernel tcLarge;
   private final TcKernel tcMedium;
   private final TcKernel tcSmall;
+  private final TcKernel[] wgmma;
   private final CudaKernel splitReduce;
   private final CudaKernel[] matvec = new CudaKernel[MATVEC_MAX_M + 1];
   private final int multiprocessors;
   private final DeviceBuffer workspace;
+  private final GemmTensorMaps tensorMaps = new GemmTensorMaps(MAX_TENSOR_MAPS);
 
   /**
    * Looks up the kernels of {@code module}, allows their dynamic shared memory, and allocates the split-K
    * workspace ({@code workspaceBytes}, may be 0: then split-K is never used).
    */
   public GemmKernels(CudaContext context, CudaModule module, long workspaceBytes) {
+    this(context, module, workspaceBytes, TensorCores.WGMMA);
+  }
+
+  GemmKernels(CudaContext context, CudaModule module, long workspaceBytes, TensorCores tensorCores) {
     if (workspaceBytes < 0) {
       throw new IllegalArgumentException("workspaceBytes " + workspaceBytes + " < 0");
     }
-    tcLarge = tcKernel(module, "gemm_bf16_tc_128x256", 128, 256, 256, 3, 2.9e12);
-    tcMedium = tcKernel(module, "gemm_bf16_tc_128x128", 128, 128, 256, 4, 2.75e12);
-    tcSmall = tcKernel(module, "gemm_bf16_tc_64x128", 64, 128, 128, 4, 1.8e12);
+    this.tensorCores = tensorCores;
+    tcLarge = mmaSyncKernel(module, "gemm_bf16_tc_128x256", 128, 256, 256, 3, 2.9e12);
+    tcMedium = mmaSyncKernel(module, "gemm_bf16_tc_128x128", 128, 128, 256, 4, 2.75e12);
+    tcSmall = mmaSyncKernel(module, "gemm_bf16_tc_64x128", 64, 128, 128, 4, 1.8e12);
+    wgmma = new TcKernel[] {
+        wgmmaKernel(module, "gemm_bf16_wgmma_128x256", 128, 256, 4, 5.0e12),
+        wgmmaKernel(module, "gemm_bf16_wgmma_128x192", 128, 192, 5, 4.8e12),
+        wgmmaKernel(module, "gemm_bf16_wgmma_128x128", 128, 128, 6, 4.4e12),
+        wgmmaKernel(module, "gemm_bf16_wgmma_64x128", 64, 128, 8, 3.0e12)};
     splitReduce = module.kernel("gemm_splitk_reduce");
     for (int m = 1; m <= MATVEC_MAX_M; m++) {
       matvec[m] = module.kernel("gemm_bf16_matvec_" + m);
@@ -87,12 +117,28 @@ public final class GemmKernels implements AutoCloseable {
     workspace = workspaceBytes > 0 ? context.allocate(workspaceBytes) : null;
   }
 
-  private static TcKernel tcKernel(CudaModule module, String name, int tileM, int tileN, int threads, int stages,
+  /** An mma.sync kernel of gemm.cuh: STAGES x (BM + BN) rows of 128 bytes of shared memory. */
+  private static TcKernel mmaSyncKernel(CudaModule module, String name, int tileM, int tileN, int threads,
+      int stages, double flopsPerSmPerSecond) {
+    return tcKernel(module, name, tileM, tileN, threads, stages * (tileM + tileN) * K_TILE * 2, flopsPerSmPerSecond);
+  }
+
+  /**
+   * A wgmma kernel of gemm_wgmma.cuh (WgmmaConfig): a producer warpgroup plus one consumer warpgroup per 64 rows;
+   * STAGES x (BM + BN) rows of 128 bytes plus 1 KiB to align the ring to the 1024-byte swizzle repeat.
+   */
+  private static TcKernel wgmmaKernel(CudaModule module, String name, int tileM, int tileN, int stages,
       double flopsPerSmPerSecond) {
+    int threads = 128 * (tileM / 64 + 1);
+    return tcKernel(module, name, tileM, tileN, threads, stages * (tileM + tileN) * K_TILE * 2 + 1024,
+        flopsPerSmPerSecond);
+  }
+
+  private static TcKernel tcKernel(CudaModule module, String name, int tileM, int tileN, int threads,
+      int sharedBytes, double flopsPerSmPerSecond) {
     CudaKernel kernel = module.kernel(name);
-    int shared = stages * (tileM + tileN) * K_TILE * 2;
-    kernel.setMaxDynamicSharedBytes(shared);
-    return new TcKernel(kernel, tileM, tileN, threads, shared, flopsPerSmPerSecond);
+    kernel.setMaxDynamicSharedBytes(sharedBytes);
+    return new TcKernel(kernel, tileM, tileN, threads, sharedBytes, flopsPerSmPerSecond);
   }
 
   private static int multiprocessorCount(CudaContext context) {
@@ -120,9 +166,48 @@ public final class GemmKernels implements AutoCloseable {
     int mode = epilogue.ordinal();
     if (m <= MATVEC_MAX_M) {
       runMatvec(stream, a, lda, w, out, ldc, m, n, k, mode);
-      return;
+    } else if (usesWgmma(n)) {
+      runWgmma(stream, a, lda, w, out, ldc, m, n, k, mode);
+    } else {
+      runMmaSync(stream, a, lda, w, out, ldc, m, n, k, mode);
     }
-    TcPlan plan = plan(m, n, k);
+  }
+
+  /** The kernel and K splits {@link #run} would use for this shape, e.g. "gemm_bf16_wgmma_128x192 x 1 split". */
+  String describePlan(int m, int n, int k) {
+    if (m <= MATVEC_MAX_M) {
+      return matvec[m].name();
+    }
+    TcPlan plan = plan(usesWgmma(n) ? wgmma : mmaSyncCandidates(m), m, n, k);
+    return plan.tc().kernel().name() + " x " + plan.splits() + (plan.splits() == 1 ? " split" : " splits");
+  }
+
+  /**
+   * Persistent wgmma kernel: min(units, SMs) blocks walk the units (output tile x K split). With splits > 1 the
+   * units write raw fp32 partials, split z at workspace + z * m * n, and the reduce adds them in split order.
+   */
+  private void runWgmma(CudaStream stream, long a, int lda, long w, long out, int ldc, int m, int n, int k,
+      int mode) {
+    TcPlan plan = plan(wgmma, m, n, k);
+    TcKernel tc = plan.tc();
+    int splits = plan.splits();
+    int units = tc.tiles(m, n) * splits;
+    boolean split = splits > 1;
+    byte[] aMap = tensorMaps.bf16Rows(a, m, k, 2L * lda, tc.tileM());
+    byte[] wMap = tensorMaps.bf16Rows(w, n, k, 2L * k, tc.tileN());
+    tc.kernel().launch(new LaunchShape(Math.min(units, multiprocessors), 1, 1, tc.threads(), 1, 1,
+        tc.sharedBytes()), stream, new KernelArgs().addBytes(aMap).addBytes(wMap)
+            .addLong(split ? workspace.address() : out).addInt(split ? n : ldc).addInt(m).addInt(n).addInt(k / splits)
+            .addInt(splits).addInt(split ? Epilogue.STORE_F32.ordinal() : mode));
+    if (split) {
+      reduceSplits(stream, splits, out, ldc, m, n, mode);
+    }
+  }
+
+  /** One block per output tile and K split (gridDim.z); partials as for {@link #runWgmma}. */
+  private void runMmaSync(CudaStream stream, long a, int lda, long w, long out, int ldc, int m, int n, int k,
+      int mode) {
+    TcPlan plan = plan(mmaSyncCandidates(m), m, n, k);
     TcKernel tc = plan.tc();
     int tiles = tc.tiles(m, n);
     int splits = plan.splits();
@@ -131,9 +216,13 @@ public final class GemmKernels implements AutoCloseable {
           tcArgs(a, lda, w, out, ldc, m, n, k, k, mode));
       return;
     }
-    // Raw fp32 partials, split z at workspace + z * m * n; the reduce adds them in split order.
     tc.kernel().launch(new LaunchShape(tiles, 1, splits, tc.threads(), 1, 1, tc.sharedBytes()), stream,
         tcArgs(a, lda, w, workspace.address(), n, m, n, k, k / splits, Epilogue.STORE_F32.ordinal()));
+    reduceSplits(stream, splits, out, ldc, m, n, mode);
+  }
+
+  /** out = epilogue(sum over z = 0, 1, ... of workspace[z][m][n]): a fixed order, so results are deterministic. */
+  private void reduceSplits(CudaStream stream, int splits, long out, int ldc, int m, int n, int mode) {
     long pairs = (long) m * (n / 2);
     int blocks = (int) Math.min(ceilDiv(pairs, REDUCE_THREADS), 8L * multiprocessors);
     splitReduce.launch(new LaunchShape(blocks, 1, 1, REDUCE_THREADS, 1, 1, 0), stream,
@@ -164,15 +253,23 @@ public final class GemmKernels implements AutoCloseable {
             .addInt(kparts));
   }
 
-  /**
-   * Tile shape and K splits with the least estimated time: whole waves of blocks over the SMs, each block
-   * costing its tile's share of FLOPs at the kernel's per-SM rate, plus the split-K partials' round trip
-   * (s * M * N fp32 written and read). The small tile serves M <= 128 and the 128x128 one M <= 256 (measured
-   * best there); above, both 128-row tiles compete. Each split keeps >= 4 k-tiles and must fit the workspace.
-   */
-  private TcPlan plan(int m, int n, int k) {
-    TcKernel[] candidates = m <= 128 ? new TcKernel[] {tcSmall}
+  private boolean usesWgmma(int n) {
+    return tensorCores == TensorCores.WGMMA && n % WGMMA_N_MULTIPLE == 0;
+  }
+
+  /** mma.sync: the small tile serves M <= 128 and the 128x128 one M <= 256 (measured best there). */
+  private TcKernel[] mmaSyncCandidates(int m) {
+    return m <= 128 ? new TcKernel[] {tcSmall}
         : m <= 256 ? new TcKernel[] {tcMedium} : new TcKernel[] {tcLarge, tcMedium};
+  }
+
+  /**
+   * Tile shape and K splits with the least estimated time: whole waves of units (tile x split) over the SMs,
+   * each unit costing its tile's share of FLOPs at the kernel's per-SM rate, plus the split-K partials' round
+   * trip (s * M * N fp32 written and read). Each split keeps >= 4 k-tiles and must fit the workspace. The same
+   * count of waves holds for the persistent wgmma kernel, whose blocks take units round-robin.
+   */
+  private TcPlan plan(TcKernel[] candidates, int m, int n, int k) {
     int kTiles = k / K_TILE;
     TcPlan best = null;
     double bestSeconds = Double.MAX_VALUE;
