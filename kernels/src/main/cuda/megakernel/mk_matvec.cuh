@@ -170,7 +170,8 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
       const int i = rr >> 1;
       const bool first = (rr & 1) == 0;
       const float x0 = first ? v : partner, x1 = first ? partner : v;
-      const float cs = __ldg(m.rope_cos + (size_t)pos * (D / 2) + i), sn = __ldg(m.rope_sin + (size_t)pos * (D / 2) + i);
+      const size_t angle = (size_t)pos * (D / 2) + i;
+      const float cs = __ldg(m.rope_cos + angle), sn = __ldg(m.rope_sin + angle);
       const __nv_bfloat16 rotated = __float2bfloat16_rn(first ? x0 * cs - x1 * sn : x1 * cs + x0 * sn);
       const int dim = first ? i : i + D / 2;
       if (hh < G) {

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -23,6 +24,11 @@ import org.sparkllm.backend.cuda.CudaBackend;
 import org.sparkllm.backend.cuda.CudaBackendOptions;
 import org.sparkllm.checkpoint.ModelShape;
 import org.sparkllm.cuda.GpuTests;
+import org.sparkllm.engine.Engine;
+import org.sparkllm.engine.EngineOptions;
+import org.sparkllm.engine.GenerationRequest;
+import org.sparkllm.engine.GenerationResult;
+import org.sparkllm.engine.SamplingParams;
 import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
 
@@ -73,7 +79,8 @@ class MegakernelBackendGpuTest {
       float[] before = mk.forward(decode(slot, 3, 9))[0];
       mk.loseSteps(1, 3);
       long start = System.nanoTime();
-      MegakernelWatchdogException e = assertThrows(MegakernelWatchdogException.class, () -> mk.forward(decode(slot, 3, 9)));
+      MegakernelWatchdogException e =
+          assertThrows(MegakernelWatchdogException.class, () -> mk.forward(decode(slot, 3, 9)));
       double seconds = (System.nanoTime() - start) / 1e9;
       System.out.println("watchdog after " + seconds + " s: " + e.getMessage());
       assertTrue(e.getMessage().contains("counter"), e.getMessage());
@@ -147,6 +154,42 @@ class MegakernelBackendGpuTest {
       int[] sampled = mk.forwardAndSample(step, hot);
       int[] again = mk.forwardAndSample(step, hot);
       assertEquals(Arrays.toString(sampled), Arrays.toString(again), "seeded sampling is reproducible");
+    }
+  }
+
+  @Test
+  void theEngineRunsOnTheMegakernelDeterministically() throws Exception {
+    Path model = TestModels.tiny();
+    EngineOptions options = EngineOptions.defaults().withMaxSequences(12).withMaxContextTokens(256);
+    List<GenerationResult> first = generate(model, options);
+    List<GenerationResult> second = generate(model, options);
+    for (int i = 0; i < first.size(); i++) {
+      assertEquals(maxTokens(i), first.get(i).completionTokens());
+      assertEquals(Arrays.toString(first.get(i).completionTokenIds()),
+          Arrays.toString(second.get(i).completionTokenIds()), "request " + i);
+    }
+  }
+
+  /** Lengths differ, so the batch shrinks step by step through every bucket. */
+  private static int maxTokens(int request) {
+    return 12 + 2 * (request % 7);
+  }
+
+  /** 12 requests: steps of more than 8 rows fall back to the graph path, the tail runs on the megakernel. */
+  private static List<GenerationResult> generate(Path model, EngineOptions options) throws Exception {
+    try (Engine engine = Engine.open(model, options, "megakernel:0")) {
+      assertEquals("megakernel", engine.backend().name());
+      List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        SamplingParams sampling = i % 2 == 0 ? SamplingParams.greedy() : new SamplingParams(0.9, 40, 0.95, 0.0, i);
+        futures.add(engine.submit(GenerationRequest.prompt("request number " + i + " says")
+            .withMaxTokens(maxTokens(i)).withIgnoreEos(true).withSampling(sampling)));
+      }
+      List<GenerationResult> results = new ArrayList<>();
+      for (CompletableFuture<GenerationResult> f : futures) {
+        results.add(f.get());
+      }
+      return results;
     }
   }
 
