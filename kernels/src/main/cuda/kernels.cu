@@ -5,3 +5,4 @@
 #include "attention.cuh"
 #include "sampling.cuh"
 #include "layers.cuh"
+#include "megakernel/megakernel.cuh"

@@ -68,7 +68,7 @@ public record LlmOptions(
 
   private static Map<String, String> engineSettings() {
     Map<String, String> s = new LinkedHashMap<>();
-    s.put("backend", "auto, cpu or cuda (default auto: CUDA when a GPU is assigned and usable, else CPU)");
+    s.put("backend", "auto, cpu, cuda or megakernel (default auto: CUDA when a GPU is assigned and usable, else CPU)");
     s.put("maxInFlight", "requests a task keeps in the engine at once (default 64)");
     s.put("batchRows", "input rows per Arrow prompt batch (default 256)");
     s.put("engine.maxSequences", "sequences the engine runs at once (default 64)");
@@ -288,8 +288,8 @@ public record LlmOptions(
 
     EngineSettings engineSettings() {
       String backend = string("backend", "auto").trim().toLowerCase(Locale.ROOT);
-      if (!backend.equals("auto") && !backend.equals("cpu") && !backend.equals("cuda")) {
-        throw invalid(lookup("backend"), "auto, cpu or cuda");
+      if (!java.util.Set.of("auto", "cpu", "cuda", "megakernel").contains(backend)) {
+        throw invalid(lookup("backend"), "auto, cpu, cuda or megakernel");
       }
       return new EngineSettings(
           backend,

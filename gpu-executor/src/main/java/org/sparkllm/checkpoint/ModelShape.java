@@ -16,6 +16,9 @@ public enum ModelShape {
   LLAMA_3_2_1B(
       "llama-3.2-1b", 2048, 16, 32, 8, 64, 8192, 128256, 131072,
       new RopeScaling(32, 1, 4, 8192), true, false),
+  /** Not a published model: 3 layers, hidden 1536, 12 heads, 4 KV heads, head_dim 128, untied (megakernel tests). */
+  ODD_3_LAYERS(
+      "odd-3l-1536", 1536, 3, 12, 4, 128, 4096, 32000, 8192, null, false, false),
   LLAMA_3_2_3B(
       "llama-3.2-3b", 3072, 28, 24, 8, 128, 8192, 128256, 131072,
       new RopeScaling(32, 1, 4, 8192), true, false),

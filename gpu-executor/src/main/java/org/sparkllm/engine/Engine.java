@@ -18,6 +18,8 @@ import org.sparkllm.backend.Sampling;
 import org.sparkllm.backend.cpu.CpuBackend;
 import org.sparkllm.backend.cuda.CudaBackend;
 import org.sparkllm.backend.cuda.CudaBackendOptions;
+import org.sparkllm.backend.megakernel.MegakernelBackend;
+import org.sparkllm.backend.megakernel.MegakernelOptions;
 import org.sparkllm.model.GenerationConfig;
 import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
@@ -85,8 +87,9 @@ public final class Engine implements AutoCloseable {
   }
 
   /**
-   * Loads a Hugging Face model directory onto {@code device}: "cpu", or "cuda:N" for the CUDA backend
-   * on device N (weights in bf16, the vAttention KV cache sized from the free device memory).
+   * Loads a Hugging Face model directory onto {@code device}: "cpu", "cuda:N" for the CUDA backend
+   * on device N, or "megakernel:N" for decode steps of up to 8 sequences in the persistent megakernel
+   * over that CUDA backend (weights in bf16, the vAttention KV cache sized from the free device memory).
    */
   public static Engine open(Path modelDir, EngineOptions options, String device) {
     LlamaConfig config = LlamaConfig.read(modelDir);
@@ -104,21 +107,24 @@ public final class Engine implements AutoCloseable {
                 options.pageTokens(),
                 options.threads());
       } else if (device.startsWith("cuda:")) {
-        backend = CudaBackend.load(config, tensors, cudaOptions(config, options, cudaOrdinal(device)));
+        backend = CudaBackend.load(config, tensors, cudaOptions(config, options, ordinal(device, "cuda:")));
+      } else if (device.startsWith("megakernel:")) {
+        backend = MegakernelBackend.load(config, tensors, cudaOptions(config, options, ordinal(device, "megakernel:")),
+            MegakernelOptions.defaults());
       } else {
         throw new IllegalArgumentException(
-            "device \"" + device + "\" is unknown: use \"cpu\" or \"cuda:N\"");
+            "device \"" + device + "\" is unknown: use \"cpu\", \"cuda:N\" or \"megakernel:N\"");
       }
     }
     return new Engine(backend, tokenizer, generation, options);
   }
 
-  private static int cudaOrdinal(String device) {
+  private static int ordinal(String device, String prefix) {
     try {
-      return Integer.parseInt(device.substring("cuda:".length()));
+      return Integer.parseInt(device.substring(prefix.length()));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(
-          "device \"" + device + "\" is malformed: use \"cuda:N\" with N the device ordinal", e);
+          "device \"" + device + "\" is malformed: use \"" + prefix + "N\" with N the device ordinal", e);
     }
   }
 

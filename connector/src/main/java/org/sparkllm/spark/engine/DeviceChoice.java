@@ -16,7 +16,7 @@ final class DeviceChoice {
 
   /**
    * @param key the engine's device key: "cpu", or "gpu:ADDRESS" for the GPU Spark assigned
-   * @param engineDevice what the engine opens: "cpu" or "cuda:ORDINAL"
+   * @param engineDevice what the engine opens: "cpu", "cuda:ORDINAL" or "megakernel:ORDINAL"
    */
   record Choice(String key, String engineDevice) {}
 
@@ -29,16 +29,16 @@ final class DeviceChoice {
         logOnce("cpu", "spark-llm: spark.llm.backend=cpu, using the CPU backend");
         return new Choice(assigned ? "gpu:" + gpus[0] : "cpu", "cpu");
       }
-      case "cuda" -> {
+      case "cuda", "megakernel" -> {
         String address = assigned ? gpus[0] : "0";
         String why = cudaUnusable();
         if (why != null) {
-          throw new IllegalStateException("spark.llm.backend=cuda but CUDA is unusable on this executor: " + why
-              + "; use spark.llm.backend=auto to fall back to the CPU");
+          throw new IllegalStateException("spark.llm.backend=" + backend + " but CUDA is unusable on this executor: "
+              + why + "; use spark.llm.backend=auto to fall back to the CPU");
         }
-        logOnce("gpu:" + address, "spark-llm: CUDA backend on GPU " + address
+        logOnce("gpu:" + address, "spark-llm: " + backend + " backend on GPU " + address
             + (assigned ? " (assigned by Spark)" : " (no GPU assigned by Spark: device 0)"));
-        return new Choice("gpu:" + address, "cuda:" + ordinal(address));
+        return new Choice("gpu:" + address, backend + ":" + ordinal(address));
       }
       default -> {
         if (!assigned) {

@@ -120,6 +120,11 @@ public final class CudaBackend implements Backend {
     return kvCache;
   }
 
+  /** The device resources the megakernel backend shares with this backend (this backend keeps owning them). */
+  public SharedDevice shared() {
+    return SharedDevice.of(context, stream, module, kvCache, weights, rope, config.numLayers());
+  }
+
   /** Device bytes of the weights. */
   public long weightBytes() {
     return weights.bytes();

@@ -1,0 +1,57 @@
+package org.sparkllm.backend.megakernel;
+
+/**
+ * One instruction of an SM's stream, encoded as {@link #WORDS} ints (mk_common.cuh reads the same
+ * layout). Matvec instructions use the tile fields, attention the row/head/split fields; -1 means "no
+ * counter".
+ *
+ * @param firstTile first 4-row tile of the matrix
+ * @param tileCount tiles, consecutive
+ * @param row batch row (attention)
+ * @param kvHead KV head whose group the query heads belong to (attention)
+ * @param headBegin first query head (attention)
+ * @param headCount query heads, at most {@link StreamBuilder#MAX_HEADS} (attention)
+ * @param split this instruction's share of the context (attention)
+ * @param splits shares the context of (row, head chunk) is cut into (attention)
+ * @param waitOn counter to wait for before starting, or -1
+ * @param waitCount producers of {@code waitOn} per step: the wait ends at (epoch + 1) · waitCount
+ * @param signal counter to add 1 to when done, or -1
+ * @param arrive arrival counter whose last arriver finishes a group's work (attention merge, argmax), or -1
+ * @param arriveCount arrivals at {@code arrive} per step
+ * @param partial index of this instruction's slot among the LM-head argmax partials
+ */
+public record Instruction(Opcode op, int layer, int firstTile, int tileCount, int row, int kvHead, int headBegin,
+    int headCount, int split, int splits, int waitOn, int waitCount, int signal, int arrive, int arriveCount,
+    int partial) {
+  public static final int WORDS = 16;
+
+  static Instruction matvec(Opcode op, int layer, int firstTile, int tileCount, int wait, int waitCount, int signal) {
+    return new Instruction(op, layer, firstTile, tileCount, 0, 0, 0, 0, 0, 0, wait, waitCount, signal, -1, 0, 0);
+  }
+
+  static Instruction attention(int layer, int row, int kvHead, int headBegin, int headCount, int split, int splits,
+      int wait, int waitCount, int signal, int arrive) {
+    return new Instruction(Opcode.ATTENTION, layer, 0, 0, row, kvHead, headBegin, headCount, split, splits, wait,
+        waitCount, signal, arrive, splits, 0);
+  }
+
+  Instruction withArrival(int arrive, int arriveCount, int partial) {
+    return new Instruction(op, layer, firstTile, tileCount, row, kvHead, headBegin, headCount, split, splits, waitOn,
+        waitCount, signal, arrive, arriveCount, partial);
+  }
+
+  public int phase(int layers) {
+    return op.phase(layer, layers);
+  }
+
+  /** Pages the loader streams for it (attention streams none). */
+  public int pages(ModelDims d) {
+    return op.matrix() == null ? 0 : tileCount * TileLayout.pagesPerTile(op.matrix().columns(d));
+  }
+
+  void encode(int[] out, int at) {
+    int[] w = {op.code(), layer, firstTile, tileCount, row, kvHead, headBegin, headCount, split, splits, waitOn,
+        waitCount, signal, arrive, arriveCount, partial};
+    System.arraycopy(w, 0, out, at, WORDS);
+  }
+}

@@ -1,0 +1,246 @@
+package org.sparkllm.backend.megakernel;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.TreeMap;
+import org.sparkllm.backend.Backend;
+import org.sparkllm.backend.ForwardBatch;
+import org.sparkllm.backend.KvCache;
+import org.sparkllm.backend.Sampling;
+import org.sparkllm.backend.cuda.CudaBackend;
+import org.sparkllm.backend.cuda.CudaBackendOptions;
+import org.sparkllm.backend.cuda.DeviceSampler;
+import org.sparkllm.backend.cuda.SharedDevice;
+import org.sparkllm.cuda.PinnedHostBuffer;
+import org.sparkllm.model.LlamaConfig;
+import org.sparkllm.safetensors.ModelTensors;
+
+/**
+ * Decode steps of up to 8 sequences in one launch of the persistent megakernel; everything else
+ * (prefill, prefill mixed with decode, larger batches) runs on the CUDA backend it wraps, which also owns
+ * the weights, the KV cache and the stream both use. Greedy rows get their token from the kernel's own
+ * argmax; a step with other sampling settings runs the CUDA backend's device sampler on the kernel's
+ * logits.
+ *
+ * <p>Threads: as {@link CudaBackend}: the engine's step thread binds it and is its only caller.
+ */
+public final class MegakernelBackend implements Backend {
+  private static final int[] BUCKETS = {1, 2, 4, 8};
+
+  private final CudaBackend cuda;
+  private final CudaBackendOptions cudaOptions;
+  private final MegakernelOptions options;
+  private final SharedDevice shared;
+  private final ModelDims dims;
+  private final DeviceLimits limits;
+  private final MegakernelWeights tiles;
+  private final MegakernelBuffers buffers;
+  private final ModelDescriptor descriptor;
+  private final MegakernelStep step;
+  private final DeviceSampler sampler;
+  private final TreeMap<Integer, BucketProgram> programs = new TreeMap<>();
+  private final InstructionTimings timings = new InstructionTimings();
+  private PinnedHostBuffer logitsHost;
+  private int tag;
+
+  private MegakernelBackend(CudaBackend cuda, CudaBackendOptions cudaOptions, MegakernelOptions options) {
+    this.cuda = cuda;
+    this.cudaOptions = cudaOptions;
+    this.options = options;
+    this.shared = cuda.shared();
+    LlamaConfig config = cuda.config();
+    this.dims = ModelDims.of(config);
+    this.limits = DeviceLimits.of(cudaOptions.device());
+    if (limits.computeMajor() < 9) {
+      throw new IllegalStateException("the megakernel needs a Hopper GPU (compute capability 9.0); device "
+          + cudaOptions.device() + " is " + limits.computeMajor() + ".x");
+    }
+    SharedMemoryPlan.of(BUCKETS[BUCKETS.length - 1], dims, limits.maxSharedBytes()); // fails early if it cannot fit
+    this.tiles = MegakernelWeights.retile(shared, dims);
+    this.buffers = new MegakernelBuffers(shared.context(), dims, limits.sms());
+    this.descriptor = new ModelDescriptor(shared.context(), shared.stream(), dims, config.rmsNormEps(), shared,
+        tiles, buffers);
+    this.step = new MegakernelStep(shared.context(), shared.stream());
+    this.sampler = new DeviceSampler(shared.module());
+  }
+
+  /** Loads the CUDA backend (weights, KV cache) and the megakernel's tiled weights on top of it. */
+  public static MegakernelBackend load(LlamaConfig config, ModelTensors tensors, CudaBackendOptions cudaOptions,
+      MegakernelOptions options) {
+    CudaBackend cuda = CudaBackend.load(config, tensors, cudaOptions);
+    try {
+      return new MegakernelBackend(cuda, cudaOptions, options);
+    } catch (RuntimeException e) {
+      cuda.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public String name() {
+    return "megakernel";
+  }
+
+  @Override
+  public LlamaConfig config() {
+    return cuda.config();
+  }
+
+  @Override
+  public KvCache kvCache() {
+    return cuda.kvCache();
+  }
+
+  /** The CUDA backend it wraps (prefill and fallback steps run there). */
+  public CudaBackend cuda() {
+    return cuda;
+  }
+
+  /** Device bytes of the megakernel's tiled weight copies (on top of the CUDA backend's weights). */
+  public long tiledWeightBytes() {
+    return tiles.bytes();
+  }
+
+  /** Per-opcode time of the steps run so far, when {@link MegakernelOptions#timing()} is on. */
+  public InstructionTimings timings() {
+    return timings;
+  }
+
+  @Override
+  public void bindToCurrentThread() {
+    cuda.bindToCurrentThread();
+  }
+
+  @Override
+  public boolean samplesOnDevice() {
+    return true;
+  }
+
+  /** Whether the megakernel runs this step: only single-token chunks that want logits, at most 8. */
+  public static boolean runsOnMegakernel(ForwardBatch batch) {
+    int n = batch.chunks().size();
+    return n >= 1 && n <= BUCKETS[BUCKETS.length - 1]
+        && batch.chunks().stream().allMatch(c -> c.tokens().length == 1 && c.wantLogits());
+  }
+
+  @Override
+  public float[][] forward(ForwardBatch batch) {
+    if (!runsOnMegakernel(batch)) {
+      return cuda.forward(batch);
+    }
+    run(batch, null, false);
+    int rows = batch.chunks().size();
+    int vocab = dims.vocab();
+    long bytes = 4L * rows * vocab;
+    if (logitsHost == null) {
+      logitsHost = shared.context().allocatePinned(buffers.logits.bytes());
+    }
+    buffers.logits.copyTo(logitsHost, bytes, shared.stream());
+    shared.stream().synchronize();
+    ByteBuffer host = logitsHost.buffer();
+    float[][] out = new float[rows][vocab];
+    for (int r = 0; r < rows; r++) {
+      host.position(4 * r * vocab);
+      host.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out[r]);
+    }
+    return out;
+  }
+
+  @Override
+  public int[] forwardAndSample(ForwardBatch batch, List<Sampling> sampling) {
+    if (!runsOnMegakernel(batch)) {
+      return cuda.forwardAndSample(batch, sampling);
+    }
+    boolean greedy = sampling.stream().allMatch(s -> s.temperature() == 0);
+    run(batch, sampling, !greedy);
+    return step.sampled();
+  }
+
+  /** Uploads the step, launches the bucket's kernel (and the sampler if asked), waits, checks the watchdog. */
+  private void run(ForwardBatch batch, List<Sampling> sampling, boolean sampleOnLogits) {
+    shared.context().checkOwner();
+    validate(batch);
+    int rows = batch.chunks().size();
+    int bucket = bucketFor(rows);
+    BucketProgram program = program(bucket);
+    tag = tag == Integer.MAX_VALUE ? 1 : tag + 1;
+    int epoch = program.prepare(shared.stream());
+    step.upload(batch, sampling, shared.stream());
+    shared.kvCache().awaitMapped();
+    program.launch(shared.stream(), descriptor.address(), step.stepAddress(), step.outputAddress(), epoch, tag,
+        watchdogCycles());
+    if (sampleOnLogits) {
+      sampler.sample(shared.stream(), buffers.logits.address(), dims.vocab(), dims.vocab(), step.paramsAddress(),
+          step.rowCountAddress(), bucket, step.outputAddress());
+    }
+    step.download(shared.stream());
+    shared.stream().synchronize();
+    MegakernelStep.Failure failure = step.failure(tag);
+    if (failure != null) {
+      program.failed();
+      throw new MegakernelWatchdogException(bucket, epoch, failure, options.watchdogMillis());
+    }
+    program.completed();
+    program.addTimings(timings);
+  }
+
+  private long watchdogCycles() {
+    return (long) (options.watchdogMillis() * limits.clockKhz());
+  }
+
+  /** Test hook: makes the next launch of {@code rows}' bucket wait for counts no step will produce. */
+  void loseSteps(int rows, int steps) {
+    program(bucketFor(rows)).skipEpochs(steps);
+  }
+
+  /** The bucket's streams and kernel, built on its first step. */
+  private BucketProgram program(int bucket) {
+    return programs.computeIfAbsent(bucket,
+        r -> new BucketProgram(shared.context(), shared.stream(), shared.module(), dims, limits, r, options.timing()));
+  }
+
+  private static int bucketFor(int rows) {
+    for (int b : BUCKETS) {
+      if (b >= rows) {
+        return b;
+      }
+    }
+    throw new IllegalArgumentException("the megakernel runs at most " + BUCKETS[BUCKETS.length - 1] + " rows");
+  }
+
+  private void validate(ForwardBatch batch) {
+    java.util.Set<Integer> slots = new java.util.HashSet<>();
+    for (ForwardBatch.Chunk chunk : batch.chunks()) {
+      if (chunk.slot() < 0 || chunk.slot() >= cudaOptions.maxSlots() || !slots.add(chunk.slot())) {
+        throw new IllegalArgumentException("slot " + chunk.slot() + " is outside [0, " + cudaOptions.maxSlots()
+            + ") or appears twice in one step");
+      }
+      if (chunk.startPosition() < 0 || chunk.startPosition() + 1 > cudaOptions.maxContext()) {
+        throw new IllegalArgumentException("position " + chunk.startPosition() + " exceeds the context limit "
+            + cudaOptions.maxContext());
+      }
+      int token = chunk.tokens()[0];
+      if (token < 0 || token >= dims.vocab()) {
+        throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, " + dims.vocab()
+            + ")");
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    shared.context().checkOwner();
+    shared.stream().synchronize();
+    programs.values().forEach(BucketProgram::close);
+    programs.clear();
+    if (logitsHost != null) {
+      logitsHost.close();
+    }
+    step.close();
+    descriptor.close();
+    buffers.close();
+    tiles.close();
+    cuda.close();
+  }
+}

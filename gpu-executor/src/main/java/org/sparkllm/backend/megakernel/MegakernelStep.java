@@ -1,0 +1,111 @@
+package org.sparkllm.backend.megakernel;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.sparkllm.backend.ForwardBatch;
+import org.sparkllm.backend.Sampling;
+import org.sparkllm.backend.cuda.DeviceSampler;
+import org.sparkllm.cuda.CudaContext;
+import org.sparkllm.cuda.CudaStream;
+import org.sparkllm.cuda.DeviceBuffer;
+import org.sparkllm.cuda.PinnedHostBuffer;
+
+/**
+ * One step's inputs (struct Step, then the sampling parameters of each row for the device sampler) in
+ * one upload, and its outputs (struct Output: sampled tokens and the watchdog's record) in one download.
+ */
+final class MegakernelStep implements AutoCloseable {
+  static final int ROWS = MegakernelBuffers.MAX_ROWS;
+  static final int STEP_BYTES = 16 + 3 * 4 * ROWS;
+  static final int PARAMS_OFFSET = 128;
+  static final int INPUT_BYTES = PARAMS_OFFSET + DeviceSampler.PARAMS_BYTES * ROWS;
+  static final int OUTPUT_BYTES = 4 * ROWS + 8 * 4;
+
+  /** The watchdog's record of a launch (struct Output after the sampled tokens). */
+  record Failure(int code, int block, int instruction, int counter, long value, long target) {}
+
+  private final DeviceBuffer input;
+  private final PinnedHostBuffer inputHost;
+  private final DeviceBuffer output;
+  private final PinnedHostBuffer outputHost;
+  private int rows;
+
+  MegakernelStep(CudaContext context, CudaStream stream) {
+    input = context.allocate(INPUT_BYTES);
+    inputHost = context.allocatePinned(INPUT_BYTES);
+    output = context.allocate(OUTPUT_BYTES);
+    outputHost = context.allocatePinned(OUTPUT_BYTES);
+    output.fill((byte) 0, stream); // tag 0 is never a launch's tag: no failure recorded
+  }
+
+  /** Writes the batch (decode chunks only, at most 8) and its sampling parameters; uploads them. */
+  void upload(ForwardBatch batch, List<Sampling> sampling, CudaStream stream) {
+    ByteBuffer b = inputHost.buffer();
+    List<ForwardBatch.Chunk> chunks = batch.chunks();
+    rows = chunks.size();
+    b.putInt(0, rows);
+    for (int r = 0; r < ROWS; r++) {
+      ForwardBatch.Chunk c = r < rows ? chunks.get(r) : null;
+      b.putInt(16 + 4 * r, c == null ? 0 : c.tokens()[0]);
+      b.putInt(16 + 4 * (ROWS + r), c == null ? 0 : c.slot());
+      b.putInt(16 + 4 * (2 * ROWS + r), c == null ? 0 : c.startPosition());
+      Sampling s = sampling != null && r < rows ? sampling.get(r) : Sampling.greedy();
+      DeviceSampler.writeParams(b, PARAMS_OFFSET / DeviceSampler.PARAMS_BYTES + r, s);
+    }
+    input.copyFrom(inputHost, INPUT_BYTES, stream);
+  }
+
+  void download(CudaStream stream) {
+    output.copyTo(outputHost, OUTPUT_BYTES, stream);
+  }
+
+  int rows() {
+    return rows;
+  }
+
+  long stepAddress() {
+    return input.address();
+  }
+
+  /** The row count is struct Step's first field: the device sampler reads it from there. */
+  long rowCountAddress() {
+    return input.address();
+  }
+
+  long paramsAddress() {
+    return input.address() + PARAMS_OFFSET;
+  }
+
+  long outputAddress() {
+    return output.address();
+  }
+
+  /** After the download: the tokens of rows 0..rows-1. */
+  int[] sampled() {
+    ByteBuffer b = outputHost.buffer();
+    int[] out = new int[rows];
+    for (int r = 0; r < rows; r++) {
+      out[r] = b.getInt(4 * r);
+    }
+    return out;
+  }
+
+  /** After the download: the watchdog's record if launch {@code tag} failed, else null. */
+  Failure failure(int tag) {
+    ByteBuffer b = outputHost.buffer();
+    int at = 4 * ROWS;
+    if (b.getInt(at) != tag) {
+      return null;
+    }
+    return new Failure(b.getInt(at + 4), b.getInt(at + 8), b.getInt(at + 12), b.getInt(at + 16),
+        Integer.toUnsignedLong(b.getInt(at + 20)), Integer.toUnsignedLong(b.getInt(at + 24)));
+  }
+
+  @Override
+  public void close() {
+    input.close();
+    inputHost.close();
+    output.close();
+    outputHost.close();
+  }
+}

@@ -1,0 +1,169 @@
+package org.sparkllm.backend.megakernel;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds the per-SM instruction streams of one batch bucket, once; every step of that bucket reuses
+ * them. Each matvec phase gives every SM a contiguous run of tiles (runs differ by at most one tile);
+ * q/k/v runs are cut at KV-group boundaries so each instruction signals its group's counter and
+ * attention on a group waits for that group only. Attention gets rows × KV heads × head chunks ×
+ * splits instructions, the splits chosen so that this is about one per SM.
+ */
+public final class StreamBuilder {
+  /** Query heads one attention instruction serves (its accumulators are sized for this many). */
+  public static final int MAX_HEADS = 4;
+  /** Most context splits: the merge gives each split one lane of a warp. */
+  public static final int MAX_SPLITS = 32;
+
+  private final ModelDims dims;
+  private final int blocks;
+  private final int rows;
+  private final List<List<Instruction>> streams = new ArrayList<>();
+  private final List<Integer> producers = new ArrayList<>();
+
+  private StreamBuilder(ModelDims dims, int blocks, int rows) {
+    if (blocks < 1 || rows < 1) {
+      throw new IllegalArgumentException("need at least one block and one row; got " + blocks + " and " + rows);
+    }
+    this.dims = dims;
+    this.blocks = blocks;
+    this.rows = rows;
+    for (int b = 0; b < blocks; b++) {
+      streams.add(new ArrayList<>());
+    }
+  }
+
+  /** The streams for {@code rows} batch rows on {@code blocks} SMs. */
+  public static InstructionStreams build(ModelDims dims, int blocks, int rows) {
+    return new StreamBuilder(dims, blocks, rows).build();
+  }
+
+  /** Head chunks per KV group: attention instructions serve at most {@link #MAX_HEADS} query heads. */
+  static int headChunks(ModelDims d) {
+    return (d.group() + MAX_HEADS - 1) / MAX_HEADS;
+  }
+
+  /** Splits per (row, KV head, head chunk): enough instructions to give every SM about one. */
+  static int splits(ModelDims d, int blocks, int rows) {
+    int groups = rows * d.kvHeads() * headChunks(d);
+    return Math.max(1, Math.min(MAX_SPLITS, blocks / groups));
+  }
+
+  private InstructionStreams build() {
+    int layers = dims.layers();
+    int splits = splits(dims, blocks, rows);
+    int previousDown = -1;
+    for (int l = 0; l < layers; l++) {
+      int[] qkvDone = qkv(l, previousDown);
+      int attentionDone = attention(l, qkvDone, splits);
+      int oDone = matvecPhase(Opcode.O_PROJ, l, attentionDone);
+      int gateUpDone = matvecPhase(Opcode.GATE_UP, l, oDone);
+      previousDown = matvecPhase(Opcode.DOWN, l, gateUpDone);
+    }
+    int lmPartials = lmHead(previousDown);
+    int[] perStep = producers.stream().mapToInt(Integer::intValue).toArray();
+    List<List<Instruction>> frozen = streams.stream().map(List::copyOf).toList();
+    return new InstructionStreams(dims, rows, frozen, perStep, splits, lmPartials);
+  }
+
+  private int counter() {
+    producers.add(0);
+    return producers.size() - 1;
+  }
+
+  private int waitCount(int counter) {
+    return counter < 0 ? 0 : producers.get(counter);
+  }
+
+  private void add(int block, Instruction i) {
+    streams.get(block).add(i);
+    if (i.signal() >= 0) {
+      producers.set(i.signal(), producers.get(i.signal()) + 1);
+    }
+  }
+
+  /** Tiles [first(b), first(b + 1)) go to block b. */
+  private long first(int block, int tiles) {
+    return (long) block * tiles / blocks;
+  }
+
+  private int[] qkv(int layer, int wait) {
+    int[] done = new int[dims.kvHeads()];
+    for (int g = 0; g < done.length; g++) {
+      done[g] = counter();
+    }
+    int tiles = TileLayout.tiles(Matrix.QKV.rows(dims));
+    int perGroup = TileLayout.qkvTilesPerGroup(dims);
+    int waitCount = waitCount(wait);
+    for (int b = 0; b < blocks; b++) {
+      int from = (int) first(b, tiles);
+      int to = (int) first(b + 1, tiles);
+      while (from < to) {
+        int group = from / perGroup;
+        int end = Math.min(to, (group + 1) * perGroup);
+        add(b, Instruction.matvec(Opcode.QKV, layer, from, end - from, wait, waitCount, done[group]));
+        from = end;
+      }
+    }
+    return done;
+  }
+
+  private int attention(int layer, int[] qkvDone, int splits) {
+    int done = counter();
+    int chunks = headChunks(dims);
+    int group = dims.group();
+    int next = 0;
+    for (int row = 0; row < rows; row++) {
+      for (int g = 0; g < dims.kvHeads(); g++) {
+        for (int c = 0; c < chunks; c++) {
+          int arrive = counter();
+          int headBegin = g * group + c * MAX_HEADS;
+          int headCount = Math.min(MAX_HEADS, group - c * MAX_HEADS);
+          for (int s = 0; s < splits; s++) {
+            add(next++ % blocks, Instruction.attention(layer, row, g, headBegin, headCount, s, splits, qkvDone[g],
+                waitCount(qkvDone[g]), done, arrive));
+            producers.set(arrive, producers.get(arrive) + 1);
+          }
+        }
+      }
+    }
+    return done;
+  }
+
+  private int matvecPhase(Opcode op, int layer, int wait) {
+    int done = counter();
+    int tiles = TileLayout.tiles(op.matrix().rows(dims));
+    int waitCount = waitCount(wait);
+    for (int b = 0; b < blocks; b++) {
+      int from = (int) first(b, tiles);
+      int to = (int) first(b + 1, tiles);
+      if (to > from) {
+        add(b, Instruction.matvec(op, layer, from, to - from, wait, waitCount, done));
+      }
+    }
+    return done;
+  }
+
+  /** LM-head runs in tile order; partial slot i belongs to the i-th run, so the argmax keeps the first maximum. */
+  private int lmHead(int wait) {
+    int arrive = counter();
+    int tiles = TileLayout.tiles(dims.vocab());
+    List<int[]> runs = new ArrayList<>();
+    for (int b = 0; b < blocks; b++) {
+      int from = (int) first(b, tiles);
+      int to = (int) first(b + 1, tiles);
+      if (to > from) {
+        runs.add(new int[] {b, from, to});
+      }
+    }
+    int waitCount = waitCount(wait);
+    for (int i = 0; i < runs.size(); i++) {
+      int[] r = runs.get(i);
+      add(r[0], Instruction.matvec(Opcode.LM_HEAD, 0, r[1], r[2] - r[1], wait, waitCount, -1)
+          .withArrival(arrive, runs.size(), i));
+    }
+    producers.set(arrive, runs.size());
+    return runs.size();
+  }
+}

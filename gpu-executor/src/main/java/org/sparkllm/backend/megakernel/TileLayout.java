@@ -1,0 +1,74 @@
+package org.sparkllm.backend.megakernel;
+
+/**
+ * How weights are laid out for the megakernel (kernels/src/main/cuda/megakernel/mk_common.cuh holds the
+ * same constants). A matrix of R rows and K columns becomes ceil(R / 4) tiles of 4 rows (rows past R
+ * are zero); a tile is ceil(K / 2048) pages in column order, page c holding the tile's 4 rows × columns
+ * [2048c, min(K, 2048c + 2048)) row-major. Every page is contiguous (16 KiB when full), so one 1-D
+ * bulk copy brings it into shared memory, and tile t starts at element 4Kt.
+ */
+public final class TileLayout {
+  public static final int TILE_ROWS = 4;
+  public static final int PAGE_COLUMNS = 2048;
+  public static final int PAGE_BYTES = TILE_ROWS * PAGE_COLUMNS * 2;
+
+  private TileLayout() {}
+
+  public static int tiles(int rows) {
+    return (rows + TILE_ROWS - 1) / TILE_ROWS;
+  }
+
+  /** Pages per tile. */
+  public static int pagesPerTile(int columns) {
+    return (columns + PAGE_COLUMNS - 1) / PAGE_COLUMNS;
+  }
+
+  /** Bytes of the tiled copy of a matrix (padding rows included). */
+  public static long tiledBytes(int rows, int columns) {
+    return 2L * TILE_ROWS * tiles(rows) * columns;
+  }
+
+  /**
+   * The row of the CUDA backend's fused q/k/v matrix ([q heads][k heads][v heads], each head D rows)
+   * that becomes row {@code tiledRow} of the megakernel's copy. The copy is ordered by KV group
+   * (group g: its query heads, key head g, value head g), so attention on group g waits only for the
+   * tiles of that group; inside a query or key head, rows 2i and 2i + 1 are the RoPE pair (i, i + D/2),
+   * so each 4-row tile holds two whole pairs and rotates them in its epilogue. Value heads keep their
+   * order.
+   */
+  public static int qkvSourceRow(ModelDims d, int tiledRow) {
+    int dim = d.headDim();
+    int group = tiledRow / d.qkvGroupRows();
+    int inGroup = tiledRow % d.qkvGroupRows();
+    int headInGroup = inGroup / dim;
+    int r = inGroup % dim;
+    int headStart;
+    if (headInGroup < d.group()) {
+      headStart = (group * d.group() + headInGroup) * dim;
+    } else if (headInGroup == d.group()) {
+      headStart = d.qDim() + group * dim;
+    } else {
+      return d.qDim() + d.kvDim() + group * dim + r;
+    }
+    return headStart + (r % 2 == 0 ? r / 2 : r / 2 + dim / 2);
+  }
+
+  /** {@link #qkvSourceRow} for every row, the table the re-tiling kernel reads. */
+  public static int[] qkvSourceRows(ModelDims d) {
+    int[] rows = new int[d.qkvRows()];
+    for (int r = 0; r < rows.length; r++) {
+      rows[r] = qkvSourceRow(d, r);
+    }
+    return rows;
+  }
+
+  /** The KV group whose rows hold tile {@code tile} of the re-tiled q/k/v matrix. */
+  public static int qkvGroupOfTile(ModelDims d, int tile) {
+    return tile * TILE_ROWS / d.qkvGroupRows();
+  }
+
+  /** Tiles per KV group of the q/k/v matrix (whole: head_dim is a multiple of 4). */
+  public static int qkvTilesPerGroup(ModelDims d) {
+    return d.qkvGroupRows() / TILE_ROWS;
+  }
+}

@@ -1,0 +1,98 @@
+package org.sparkllm.backend.megakernel;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What each instruction reads and writes during a step, written from the model's data flow rather than
+ * from the builder: the test's independent statement of which instructions conflict.
+ */
+final class DataAccesses {
+  enum Buffer { RESIDUAL, QUERY, KV, ATTENTION, MLP, LOGITS }
+
+  /**
+   * Rows [rowFrom, rowTo) × columns [from, to) of a buffer; {@code layer} separates the KV cache's
+   * layers (the other buffers are reused by every layer). The KV cache's columns are the keys of every
+   * KV head, then their values.
+   */
+  record Access(Buffer buffer, int layer, int rowFrom, int rowTo, int from, int to, boolean write) {
+    boolean conflicts(Access o) {
+      return buffer == o.buffer && layer == o.layer && (write || o.write) && rowFrom < o.rowTo && o.rowFrom < rowTo
+          && from < o.to && o.from < to;
+    }
+  }
+
+  private DataAccesses() {}
+
+  static List<Access> of(Instruction i, ModelDims d, int rows) {
+    List<Access> out = new ArrayList<>();
+    int h = d.hidden();
+    int dim = d.headDim();
+    int firstRow = i.firstTile() * TileLayout.TILE_ROWS;
+    int lastRow = (i.firstTile() + i.tileCount()) * TileLayout.TILE_ROWS;
+    switch (i.op()) {
+      case QKV -> {
+        if (i.layer() > 0) {
+          out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false));
+        }
+        // Element by element: tiles of one head may be split between instructions.
+        for (int r = firstRow; r < Math.min(lastRow, d.qkvRows()); r++) {
+          int source = TileLayout.qkvSourceRow(d, r);
+          if (source < d.qDim()) {
+            out.add(new Access(Buffer.QUERY, -1, 0, rows, source, source + 1, true));
+          } else {
+            int kv = source - d.qDim(); // keys [0, kvDim), values [kvDim, 2 kvDim)
+            out.add(new Access(Buffer.KV, i.layer(), 0, rows, kv, kv + 1, true));
+          }
+        }
+      }
+      case ATTENTION -> {
+        int from = i.headBegin() * dim;
+        int to = (i.headBegin() + i.headCount()) * dim;
+        out.add(new Access(Buffer.QUERY, -1, i.row(), i.row() + 1, from, to, false));
+        int key = i.kvHead() * dim;
+        out.add(new Access(Buffer.KV, i.layer(), i.row(), i.row() + 1, key, key + dim, false));
+        out.add(new Access(Buffer.KV, i.layer(), i.row(), i.row() + 1, d.kvDim() + key, d.kvDim() + key + dim, false));
+        out.add(new Access(Buffer.ATTENTION, -1, i.row(), i.row() + 1, from, to, true));
+      }
+      case O_PROJ, DOWN -> {
+        out.add(i.op() == Opcode.O_PROJ
+            ? new Access(Buffer.ATTENTION, -1, 0, rows, 0, d.qDim(), false)
+            : new Access(Buffer.MLP, -1, 0, rows, 0, d.intermediate(), false));
+        int to = Math.min(lastRow, h);
+        if (i.op() == Opcode.DOWN || i.layer() > 0) {
+          out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, false));
+        }
+        out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, true));
+      }
+      case GATE_UP -> {
+        out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false));
+        out.add(new Access(Buffer.MLP, -1, 0, rows, firstRow / 2, Math.min(lastRow / 2, d.intermediate()), true));
+      }
+      case LM_HEAD -> {
+        out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false));
+        out.add(new Access(Buffer.LOGITS, -1, 0, rows, firstRow, Math.min(lastRow, d.vocab()), true));
+      }
+    }
+    return coalesced(out);
+  }
+
+  /** Merges accesses that continue each other's columns (a q/k/v run touches one column per row). */
+  private static List<Access> coalesced(List<Access> in) {
+    List<Access> sorted = new ArrayList<>(in);
+    sorted.sort(java.util.Comparator.comparing(Access::buffer).thenComparingInt(Access::layer)
+        .thenComparing(Access::write).thenComparingInt(Access::rowFrom).thenComparingInt(Access::from));
+    List<Access> out = new ArrayList<>();
+    for (Access a : sorted) {
+      Access last = out.isEmpty() ? null : out.get(out.size() - 1);
+      if (last != null && last.buffer() == a.buffer() && last.layer() == a.layer() && last.write() == a.write()
+          && last.rowFrom() == a.rowFrom() && last.rowTo() == a.rowTo() && a.from() <= last.to()) {
+        out.set(out.size() - 1, new Access(a.buffer(), a.layer(), a.rowFrom(), a.rowTo(), last.from(),
+            Math.max(last.to(), a.to()), a.write()));
+      } else {
+        out.add(a);
+      }
+    }
+    return out;
+  }
+}

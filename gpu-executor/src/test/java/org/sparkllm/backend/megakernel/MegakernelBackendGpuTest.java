@@ -1,0 +1,402 @@
+package org.sparkllm.backend.megakernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.sparkllm.TestModels;
+import org.sparkllm.backend.Backend;
+import org.sparkllm.backend.ForwardBatch;
+import org.sparkllm.backend.ForwardBatch.Chunk;
+import org.sparkllm.backend.Sampling;
+import org.sparkllm.backend.cuda.CudaBackend;
+import org.sparkllm.backend.cuda.CudaBackendOptions;
+import org.sparkllm.checkpoint.ModelShape;
+import org.sparkllm.cuda.GpuTests;
+import org.sparkllm.engine.Engine;
+import org.sparkllm.engine.EngineOptions;
+import org.sparkllm.engine.GenerationRequest;
+import org.sparkllm.engine.GenerationResult;
+import org.sparkllm.engine.SamplingParams;
+import org.sparkllm.model.LlamaConfig;
+import org.sparkllm.safetensors.ModelTensors;
+
+/**
+ * The megakernel against the CUDA backend's CUDA-graph decode path (itself tested against the CPU
+ * reference and transformers): the same prompts prefilled on both, then decode steps with growing
+ * contexts fed the reference's argmax, logits compared every step. Also: the watchdog, many steps in a
+ * row, and decode time next to the graph path. Llama-3.2-1B-shaped runs use SPARKLLM_MEGAKERNEL_1B (a
+ * checkpoint directory) when set, else generate the checkpoint into target/test-models.
+ */
+@Tag("gpu")
+class MegakernelBackendGpuTest {
+  static final double TOLERANCE = 1e-2;
+  static final int STEPS = 64;
+
+  @BeforeEach
+  void requireGpu() {
+    GpuTests.assumeCudaDevice();
+  }
+
+  @ParameterizedTest
+  @EnumSource(names = {"TINY", "TINY_LLAMA3ROPE"})
+  void logitsMatchTheGraphPathOnTinyShapes(ModelShape shape) {
+    compare(TestModels.of(shape), new int[] {1, 2, 7, 8}, STEPS);
+  }
+
+  @Test
+  void logitsMatchTheGraphPathOnAnOddShapeWithNoCodeChange() {
+    compare(TestModels.of(ModelShape.ODD_3_LAYERS), new int[] {1, 7}, STEPS);
+  }
+
+  @Test
+  void logitsMatchTheGraphPathOnLlama1BAtBatch1And7() {
+    compare(llama1b(), new int[] {1, 7}, STEPS);
+  }
+
+  @Test
+  void theWatchdogFailsALostStepAndTheNextStepRecovers() {
+    Path model = TestModels.tiny();
+    LlamaConfig config = LlamaConfig.read(model);
+    try (ModelTensors tensors = ModelTensors.open(model);
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024),
+            MegakernelOptions.defaults().withWatchdogMillis(200))) {
+      int slot = mk.kvCache().acquireSlot();
+      assertTrue(mk.kvCache().ensureCapacity(slot, 64));
+      ForwardBatch prompt = new ForwardBatch(List.of(new Chunk(slot, 0, new int[] {5, 6, 7}, true)));
+      mk.forward(prompt);
+      float[] before = mk.forward(decode(slot, 3, 9))[0];
+      mk.loseSteps(1, 3);
+      long start = System.nanoTime();
+      MegakernelWatchdogException e =
+          assertThrows(MegakernelWatchdogException.class, () -> mk.forward(decode(slot, 3, 9)));
+      double seconds = (System.nanoTime() - start) / 1e9;
+      System.out.println("watchdog after " + seconds + " s: " + e.getMessage());
+      assertTrue(e.getMessage().contains("counter"), e.getMessage());
+      assertTrue(seconds < 10, "the failure came after " + seconds + " s");
+      float[] after = mk.forward(decode(slot, 3, 9))[0];
+      assertTrue(relativeError(before, after) < 1e-6, "the step after a failure recomputes the same logits");
+    }
+  }
+
+  @Test
+  void tenThousandStepsNeitherHangNorDrift() {
+    Path model = TestModels.tiny();
+    LlamaConfig config = LlamaConfig.read(model);
+    try (ModelTensors tensors = ModelTensors.open(model);
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), MegakernelOptions.defaults());
+        CudaBackend graph = CudaBackend.load(config, tensors, options(1024))) {
+      Twin twin = new Twin(graph, mk);
+      Random random = new Random(3);
+      int rows = 3;
+      int[] slots = new int[rows];
+      for (int r = 0; r < rows; r++) {
+        slots[r] = twin.acquire(1024);
+      }
+      int[] positions = new int[rows];
+      int[] tokens = random.ints(rows, 0, config.vocabSize()).toArray();
+      long start = System.nanoTime();
+      for (int s = 0; s < 10_000; s++) {
+        List<Chunk> chunks = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+          if (positions[r] == 1000) { // start over: the same slot, a fresh sequence
+            positions[r] = 0;
+          }
+          chunks.add(new Chunk(slots[r], positions[r], new int[] {tokens[r]}, true));
+        }
+        int[] next;
+        if (s % 500 == 0) {
+          next = twin.step(chunks);
+        } else {
+          next = mk.forwardAndSample(twin.onMegakernel(chunks), greedy(rows));
+          twin.graph.forwardAndSample(twin.onGraph(chunks), greedy(rows)); // keeps the reference's cache in step
+        }
+        for (int r = 0; r < rows; r++) {
+          assertTrue(next[r] >= 0 && next[r] < config.vocabSize(), "token " + next[r]);
+          tokens[r] = next[r];
+          positions[r]++;
+        }
+      }
+      System.out.printf("10,000 megakernel steps (3 rows) and their reference in %.1f s%n",
+          (System.nanoTime() - start) / 1e9);
+    }
+  }
+
+  @Test
+  void greedyTokensOfTheKernelEqualTheArgmaxOfItsLogitsAndSampledRowsFallBackToTheDeviceSampler() {
+    Path model = TestModels.tiny();
+    LlamaConfig config = LlamaConfig.read(model);
+    try (ModelTensors tensors = ModelTensors.open(model);
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), MegakernelOptions.defaults())) {
+      int a = mk.kvCache().acquireSlot();
+      int b = mk.kvCache().acquireSlot();
+      assertTrue(mk.kvCache().ensureCapacity(a, 64) && mk.kvCache().ensureCapacity(b, 64));
+      mk.forward(new ForwardBatch(List.of(new Chunk(a, 0, new int[] {1, 2, 3}, true),
+          new Chunk(b, 0, new int[] {4, 5}, true))));
+      ForwardBatch step = new ForwardBatch(List.of(new Chunk(a, 3, new int[] {9}, true),
+          new Chunk(b, 2, new int[] {11}, true)));
+      float[][] logits = mk.forward(step); // writes positions 3 and 2 ...
+      int[] tokens = mk.forwardAndSample(step, greedy(2)); // ... and writes them again: same inputs, same cache
+      assertEquals(argmax(logits[0]), tokens[0]);
+      assertEquals(argmax(logits[1]), tokens[1]);
+      List<Sampling> hot = List.of(new Sampling(1.0f, 0, 1, 0, 7, 0), new Sampling(1.0f, 0, 1, 0, 8, 0));
+      int[] sampled = mk.forwardAndSample(step, hot);
+      int[] again = mk.forwardAndSample(step, hot);
+      assertEquals(Arrays.toString(sampled), Arrays.toString(again), "seeded sampling is reproducible");
+    }
+  }
+
+  @Test
+  void theEngineRunsOnTheMegakernelDeterministically() throws Exception {
+    Path model = TestModels.tiny();
+    EngineOptions options = EngineOptions.defaults().withMaxSequences(12).withMaxContextTokens(256);
+    List<GenerationResult> first = generate(model, options);
+    List<GenerationResult> second = generate(model, options);
+    for (int i = 0; i < first.size(); i++) {
+      assertEquals(maxTokens(i), first.get(i).completionTokens());
+      assertEquals(Arrays.toString(first.get(i).completionTokenIds()),
+          Arrays.toString(second.get(i).completionTokenIds()), "request " + i);
+    }
+  }
+
+  /** Lengths differ, so the batch shrinks step by step through every bucket. */
+  private static int maxTokens(int request) {
+    return 12 + 2 * (request % 7);
+  }
+
+  /** 12 requests: steps of more than 8 rows fall back to the graph path, the tail runs on the megakernel. */
+  private static List<GenerationResult> generate(Path model, EngineOptions options) throws Exception {
+    try (Engine engine = Engine.open(model, options, "megakernel:0")) {
+      assertEquals("megakernel", engine.backend().name());
+      List<CompletableFuture<GenerationResult>> futures = new ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        SamplingParams sampling = i % 2 == 0 ? SamplingParams.greedy() : new SamplingParams(0.9, 40, 0.95, 0.0, i);
+        futures.add(engine.submit(GenerationRequest.prompt("request number " + i + " says")
+            .withMaxTokens(maxTokens(i)).withIgnoreEos(true).withSampling(sampling)));
+      }
+      List<GenerationResult> results = new ArrayList<>();
+      for (CompletableFuture<GenerationResult> f : futures) {
+        results.add(f.get());
+      }
+      return results;
+    }
+  }
+
+  @Test
+  void decodeTimeAtBatch1NextToTheGraphPath() {
+    Path model = llama1b();
+    LlamaConfig config = LlamaConfig.read(model);
+    try (ModelTensors tensors = ModelTensors.open(model);
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(2048),
+            MegakernelOptions.defaults())) {
+      for (int batch : new int[] {1, 8}) {
+        double graph = medianStepMicros(mk.cuda(), batch, 512, 200);
+        double kernel = medianStepMicros(mk, batch, 512, 200);
+        System.out.printf("decode step, batch %d, context 512: graph path %.0f us, megakernel %.0f us (%.2fx)%n",
+            batch, graph, kernel, graph / kernel);
+      }
+      System.out.printf("weights: %.2f GB (the megakernel's tiled copy: %.2f GB)%n", mk.cuda().weightBytes() / 1e9,
+          mk.tiledWeightBytes() / 1e9);
+    }
+    try (ModelTensors tensors = ModelTensors.open(model);
+        MegakernelBackend timed = MegakernelBackend.load(config, tensors, options(2048),
+            MegakernelOptions.defaults().withTiming(true))) {
+      medianStepMicros(timed, 1, 512, 50);
+      System.out.println("per-instruction breakdown, batch 1 (timing on):\n" + timed.timings());
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  static CudaBackendOptions options(int maxContext) {
+    return new CudaBackendOptions(0, 8, 512, maxContext, 0.3, true);
+  }
+
+  static Path llama1b() {
+    String dir = System.getenv("SPARKLLM_MEGAKERNEL_1B");
+    return dir != null && !dir.isBlank() ? Path.of(dir) : TestModels.of(ModelShape.LLAMA_3_2_1B);
+  }
+
+  /**
+   * For each batch size: fresh sequences with prompts of different lengths prefilled on both backends,
+   * then {@code steps} decode steps, logits compared row by row.
+   */
+  private static void compare(Path model, int[] batches, int steps) {
+    LlamaConfig config = LlamaConfig.read(model);
+    try (ModelTensors tensors = ModelTensors.open(model);
+        CudaBackend graph = CudaBackend.load(config, tensors, options(1024));
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), MegakernelOptions.defaults())) {
+      Random random = new Random(17);
+      double worst = 0;
+      for (int batch : batches) {
+        Twin twin = new Twin(graph, mk);
+        int[] slots = new int[batch];
+        int[] positions = new int[batch];
+        int[] tokens = new int[batch];
+        List<Chunk> prompts = new ArrayList<>();
+        for (int r = 0; r < batch; r++) {
+          slots[r] = twin.acquire(600);
+          positions[r] = 1 + random.nextInt(r == 0 ? 300 : 80); // one long context, the others short
+          prompts.add(new Chunk(slots[r], 0, random.ints(positions[r], 0, config.vocabSize()).toArray(), true));
+        }
+        for (Chunk p : prompts) { // one prefill per step: the steps stay under maxBatchTokens
+          tokens[prompts.indexOf(p)] = twin.step(List.of(p))[0];
+        }
+        for (int s = 0; s < steps; s++) {
+          List<Chunk> chunks = new ArrayList<>();
+          for (int r = 0; r < batch; r++) {
+            chunks.add(new Chunk(slots[r], positions[r], new int[] {tokens[r]}, true));
+          }
+          tokens = twin.step(chunks);
+          for (int r = 0; r < batch; r++) {
+            positions[r]++;
+          }
+        }
+        worst = Math.max(worst, twin.worst);
+        assertEquals(batch * (steps + 1), twin.compared);
+        twin.release();
+      }
+      System.out.printf("%s: megakernel vs graph path, batches %s, %d steps: worst ||d||/||ref|| = %.2e%n",
+          model.getFileName(), Arrays.toString(batches), steps, worst);
+    }
+  }
+
+  /** Runs steps on both backends with their own slots; the decode inputs follow the graph path's argmax. */
+  static final class Twin {
+    final CudaBackend graph;
+    final MegakernelBackend mk;
+    final List<Integer> graphSlots = new ArrayList<>();
+    final List<Integer> mkSlots = new ArrayList<>();
+    int compared;
+    double worst;
+
+    Twin(CudaBackend graph, MegakernelBackend mk) {
+      this.graph = graph;
+      this.mk = mk;
+    }
+
+    /** A sequence id valid on both backends. */
+    int acquire(int tokens) {
+      int g = graph.kvCache().acquireSlot();
+      int m = mk.kvCache().acquireSlot();
+      assertTrue(g >= 0 && m >= 0, "free slots");
+      assertTrue(graph.kvCache().ensureCapacity(g, tokens) && mk.kvCache().ensureCapacity(m, tokens));
+      graphSlots.add(g);
+      mkSlots.add(m);
+      return graphSlots.size() - 1;
+    }
+
+    void release() {
+      graphSlots.forEach(graph.kvCache()::releaseSlot);
+      mkSlots.forEach(mk.kvCache()::releaseSlot);
+    }
+
+    ForwardBatch onGraph(List<Chunk> chunks) {
+      return on(chunks, graphSlots);
+    }
+
+    ForwardBatch onMegakernel(List<Chunk> chunks) {
+      return on(chunks, mkSlots);
+    }
+
+    private static ForwardBatch on(List<Chunk> chunks, List<Integer> slots) {
+      List<Chunk> mapped = new ArrayList<>();
+      for (Chunk c : chunks) {
+        mapped.add(new Chunk(slots.get(c.slot()), c.startPosition(), c.tokens(), c.wantLogits()));
+      }
+      return new ForwardBatch(mapped);
+    }
+
+    /** Compares every row's logits; returns the reference's argmax per row. */
+    int[] step(List<Chunk> chunks) {
+      float[][] expected = graph.forward(onGraph(chunks));
+      float[][] actual = mk.forward(onMegakernel(chunks));
+      assertEquals(expected.length, actual.length);
+      int[] next = new int[expected.length];
+      for (int r = 0; r < expected.length; r++) {
+        double err = relativeError(expected[r], actual[r]);
+        worst = Math.max(worst, err);
+        assertTrue(err < TOLERANCE, "row " + r + " of " + chunks.size() + " at position "
+            + chunks.get(r).startPosition() + ": ||d||/||ref|| = " + err);
+        next[r] = argmax(expected[r]);
+        compared++;
+      }
+      return next;
+    }
+  }
+
+  /** Median host time of greedy decode steps of {@code batch} sequences after a {@code context}-token prefill. */
+  static double medianStepMicros(Backend backend, int batch, int context, int steps) {
+    Random random = new Random(5);
+    int vocab = backend.config().vocabSize();
+    int[] slots = new int[batch];
+    for (int b = 0; b < batch; b++) {
+      slots[b] = backend.kvCache().acquireSlot();
+      assertTrue(backend.kvCache().ensureCapacity(slots[b], context + steps + 20));
+      backend.forwardAndSample(new ForwardBatch(List.of(new Chunk(slots[b], 0,
+          random.ints(context, 0, vocab).toArray(), true))), greedy(1));
+    }
+    int[] next = random.ints(batch, 0, vocab).toArray();
+    double[] micros = new double[steps];
+    for (int s = 0; s < steps + 10; s++) {
+      List<Chunk> chunks = new ArrayList<>();
+      for (int b = 0; b < batch; b++) {
+        chunks.add(new Chunk(slots[b], context + s, new int[] {next[b]}, true));
+      }
+      long start = System.nanoTime();
+      next = backend.forwardAndSample(new ForwardBatch(chunks), greedy(batch));
+      if (s >= 10) {
+        micros[s - 10] = (System.nanoTime() - start) / 1e3;
+      }
+    }
+    for (int slot : slots) {
+      backend.kvCache().releaseSlot(slot);
+    }
+    Arrays.sort(micros);
+    return micros[steps / 2];
+  }
+
+  static List<Sampling> greedy(int rows) {
+    List<Sampling> out = new ArrayList<>();
+    for (int i = 0; i < rows; i++) {
+      out.add(Sampling.greedy());
+    }
+    return out;
+  }
+
+  static ForwardBatch decode(int slot, int position, int token) {
+    return new ForwardBatch(List.of(new Chunk(slot, position, new int[] {token}, true)));
+  }
+
+  static double relativeError(float[] expected, float[] actual) {
+    double diff = 0;
+    double ref = 0;
+    for (int i = 0; i < expected.length; i++) {
+      double d = (double) actual[i] - expected[i];
+      diff += d * d;
+      ref += (double) expected[i] * expected[i];
+    }
+    return Math.sqrt(diff / ref);
+  }
+
+  static int argmax(float[] v) {
+    int best = 0;
+    for (int i = 1; i < v.length; i++) {
+      if (v[i] > v[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+}

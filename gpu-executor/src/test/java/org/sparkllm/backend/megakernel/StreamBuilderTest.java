@@ -1,0 +1,220 @@
+package org.sparkllm.backend.megakernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class StreamBuilderTest {
+  static final ModelDims TINY = new ModelDims(128, 4, 4, 2, 32, 384, 512);
+  static final ModelDims LLAMA_1B = new ModelDims(2048, 16, 32, 8, 64, 8192, 128256);
+  /** The shape that is not Llama-3.2-1B: 3 layers, hidden 1536, 12 heads, 4 KV heads. */
+  static final ModelDims ODD = new ModelDims(1536, 3, 12, 4, 128, 4096, 128256);
+  static final ModelDims LLAMA_3B = new ModelDims(3072, 28, 24, 8, 128, 8192, 128256);
+  /** Groups of 8 query heads: two head chunks per KV head. */
+  static final ModelDims WIDE_GROUPS = new ModelDims(512, 2, 16, 2, 32, 1024, 1000);
+
+  static Stream<Arguments> shapes() {
+    List<Arguments> out = new ArrayList<>();
+    for (ModelDims d : List.of(TINY, ODD, WIDE_GROUPS)) {
+      for (int blocks : new int[] {1, 7, 132}) {
+        for (int rows : new int[] {1, 2, 4, 8}) {
+          out.add(Arguments.of(d, blocks, rows));
+        }
+      }
+    }
+    out.add(Arguments.of(LLAMA_1B, 132, 1));
+    out.add(Arguments.of(LLAMA_1B, 132, 8));
+    out.add(Arguments.of(LLAMA_3B, 132, 4));
+    return out.stream();
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void streamsAreOrderedByPhaseAndWaitOnlyForEarlierPhases(ModelDims d, int blocks, int rows) {
+    InstructionStreams s = StreamBuilder.build(d, blocks, rows);
+    Map<Integer, Integer> phaseOfCounter = new HashMap<>();
+    for (List<Instruction> stream : s.streams()) {
+      for (Instruction i : stream) {
+        if (i.signal() >= 0) {
+          Integer previous = phaseOfCounter.put(i.signal(), i.phase(d.layers()));
+          assertTrue(previous == null || previous == i.phase(d.layers()), "one phase signals counter " + i.signal());
+        }
+      }
+    }
+    for (List<Instruction> stream : s.streams()) {
+      int phase = -1;
+      for (Instruction i : stream) {
+        assertTrue(i.phase(d.layers()) >= phase, "stream out of phase order at " + i);
+        phase = i.phase(d.layers());
+        if (i.waitOn() >= 0) {
+          assertTrue(phaseOfCounter.get(i.waitOn()) < phase, i + " waits for a counter of its own or a later phase");
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void countersReachTheirTargetsStepAfterStepWithoutDeadlock(ModelDims d, int blocks, int rows) {
+    InstructionStreams s = StreamBuilder.build(d, blocks, rows);
+    int[] signals = new int[s.counters()];
+    int[] arrivals = new int[s.counters()];
+    for (List<Instruction> stream : s.streams()) {
+      for (Instruction i : stream) {
+        if (i.signal() >= 0) {
+          signals[i.signal()]++;
+        }
+        if (i.arrive() >= 0) {
+          arrivals[i.arrive()]++;
+        }
+      }
+    }
+    for (List<Instruction> stream : s.streams()) {
+      for (Instruction i : stream) {
+        if (i.waitOn() >= 0) {
+          assertEquals(signals[i.waitOn()], i.waitCount(), "wait target of " + i);
+        }
+        if (i.arrive() >= 0) {
+          assertEquals(arrivals[i.arrive()], i.arriveCount(), "arrival target of " + i);
+        }
+      }
+    }
+    assertNull(StreamChecks.simulate(s, 3, 42));
+  }
+
+  /** The pairwise check is quadratic: the 28-layer shape is left to the other checks. */
+  static Stream<Arguments> shapesForConflicts() {
+    return shapes().filter(a -> a.get()[0] != LLAMA_3B);
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapesForConflicts")
+  void everyConflictingAccessIsOrderedByCountersOrProgramOrder(ModelDims d, int blocks, int rows) {
+    List<String> problems = StreamChecks.unorderedConflicts(StreamBuilder.build(d, blocks, rows));
+    assertTrue(problems.isEmpty(), String.join("\n", problems));
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void everyTileAndEveryAttentionShareIsComputedOncePerLayer(ModelDims d, int blocks, int rows) {
+    InstructionStreams s = StreamBuilder.build(d, blocks, rows);
+    Map<String, Integer> seen = new HashMap<>();
+    for (List<Instruction> stream : s.streams()) {
+      for (Instruction i : stream) {
+        if (i.op() == Opcode.ATTENTION) {
+          for (int h = i.headBegin(); h < i.headBegin() + i.headCount(); h++) {
+            assertEquals(i.kvHead(), h / d.group(), "head " + h + " belongs to KV head " + h / d.group());
+            seen.merge(i.layer() + " attention " + i.row() + " " + h + " " + i.split(), 1, Integer::sum);
+          }
+        } else {
+          for (int t = i.firstTile(); t < i.firstTile() + i.tileCount(); t++) {
+            seen.merge(i.layer() + " " + i.op() + " " + t, 1, Integer::sum);
+          }
+        }
+      }
+    }
+    int expected = 0;
+    for (Opcode op : Opcode.values()) {
+      int perLayer = op == Opcode.ATTENTION
+          ? rows * d.heads() * s.splits()
+          : TileLayout.tiles(op.matrix().rows(d));
+      expected += op == Opcode.LM_HEAD ? perLayer : perLayer * d.layers();
+    }
+    assertEquals(expected, seen.size());
+    seen.forEach((k, v) -> assertEquals(1, v, k + " computed " + v + " times"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void everyPhaseIsBalancedAcrossBlocksToOneTile(ModelDims d, int blocks, int rows) {
+    InstructionStreams s = StreamBuilder.build(d, blocks, rows);
+    Map<Integer, long[]> workPerPhase = new HashMap<>();
+    for (int b = 0; b < blocks; b++) {
+      for (Instruction i : s.streams().get(b)) {
+        long work = i.op() == Opcode.ATTENTION ? 1 : i.tileCount();
+        workPerPhase.computeIfAbsent(i.phase(d.layers()), p -> new long[blocks])[b] += work;
+      }
+    }
+    workPerPhase.forEach((phase, work) -> {
+      long max = java.util.Arrays.stream(work).max().orElseThrow();
+      long min = java.util.Arrays.stream(work).min().orElseThrow();
+      assertTrue(max - min <= 1, "phase " + phase + " gives blocks " + min + " to " + max + " units");
+    });
+  }
+
+  @Test
+  void attentionSplitsGiveEverySmAboutOneInstruction() {
+    assertEquals(16, StreamBuilder.build(LLAMA_1B, 132, 1).splits());
+    assertEquals(2, StreamBuilder.build(LLAMA_1B, 132, 8).splits());
+    assertEquals(StreamBuilder.MAX_SPLITS, StreamBuilder.build(TINY, 132, 1).splits());
+    assertEquals(1, StreamBuilder.build(TINY, 7, 8).splits());
+    assertEquals(2, StreamBuilder.headChunks(WIDE_GROUPS));
+  }
+
+  @Test
+  void theChecksCatchAMissingWaitAndAPhaseOutOfOrder() {
+    InstructionStreams good = StreamBuilder.build(TINY, 7, 2);
+    List<List<Instruction>> noWait = new ArrayList<>();
+    boolean dropped = false;
+    for (List<Instruction> stream : good.streams()) {
+      List<Instruction> copy = new ArrayList<>();
+      for (Instruction i : stream) {
+        if (!dropped && i.op() == Opcode.DOWN && i.layer() == 1) {
+          copy.add(new Instruction(i.op(), i.layer(), i.firstTile(), i.tileCount(), 0, 0, 0, 0, 0, 0, -1, 0,
+              i.signal(), -1, 0, 0));
+          dropped = true;
+        } else {
+          copy.add(i);
+        }
+      }
+      noWait.add(copy);
+    }
+    InstructionStreams racy = new InstructionStreams(good.dims(), good.rows(), noWait, good.producersPerStep(),
+        good.splits(), good.lmPartials());
+    assertFalse(StreamChecks.unorderedConflicts(racy).isEmpty(), "a down projection that does not wait races");
+
+    List<List<Instruction>> reversed = new ArrayList<>();
+    for (List<Instruction> stream : good.streams()) {
+      List<Instruction> copy = new ArrayList<>(stream);
+      java.util.Collections.reverse(copy);
+      reversed.add(copy);
+    }
+    InstructionStreams stuck = new InstructionStreams(good.dims(), good.rows(), reversed, good.producersPerStep(),
+        good.splits(), good.lmPartials());
+    assertNotNull(StreamChecks.simulate(stuck, 1, 1), "streams in reverse phase order deadlock");
+  }
+
+  @Test
+  void encodingPutsOffsetsFirstThenSixteenWordsPerInstruction() {
+    InstructionStreams s = StreamBuilder.build(TINY, 3, 1);
+    int[] image = s.encode();
+    int header = s.headerInts();
+    assertEquals(0, header % 4, "instructions start 16-byte aligned");
+    assertEquals(0, image[0]);
+    assertEquals(s.instructionCount(), image[s.blocks()]);
+    int at = 0;
+    for (int b = 0; b < s.blocks(); b++) {
+      assertEquals(at, image[b]);
+      for (Instruction i : s.streams().get(b)) {
+        int w = header + at * Instruction.WORDS;
+        assertEquals(i.op().code(), image[w]);
+        assertEquals(i.layer(), image[w + 1]);
+        assertEquals(i.waitOn(), image[w + 10]);
+        assertEquals(i.signal(), image[w + 12]);
+        at++;
+      }
+    }
+  }
+}

@@ -1,0 +1,77 @@
+package org.sparkllm.backend.megakernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class TileLayoutTest {
+
+  @Test
+  void qkvRowsArePermutedIntoGroupsWithRopePairsAdjacent() {
+    for (ModelDims d : new ModelDims[] {StreamBuilderTest.TINY, StreamBuilderTest.LLAMA_1B, StreamBuilderTest.ODD,
+        StreamBuilderTest.WIDE_GROUPS}) {
+      int[] source = TileLayout.qkvSourceRows(d);
+      Set<Integer> distinct = new HashSet<>();
+      for (int s : source) {
+        assertTrue(s >= 0 && s < d.qkvRows());
+        distinct.add(s);
+      }
+      assertEquals(d.qkvRows(), distinct.size(), "a permutation");
+      int dim = d.headDim();
+      for (int g = 0; g < d.kvHeads(); g++) {
+        int base = g * d.qkvGroupRows();
+        for (int j = 0; j < d.group(); j++) {
+          int head = g * d.group() + j;
+          for (int i = 0; i < dim / 2; i++) {
+            assertEquals(head * dim + i, source[base + j * dim + 2 * i]);
+            assertEquals(head * dim + i + dim / 2, source[base + j * dim + 2 * i + 1]);
+          }
+        }
+        int key = base + d.group() * dim;
+        assertEquals(d.qDim() + g * dim + 1, source[key + 2]);
+        assertEquals(d.qDim() + g * dim + dim / 2 + 1, source[key + 3]);
+        assertEquals(d.qDim() + d.kvDim() + g * dim + 5, source[key + dim + 5]);
+        assertEquals(g, TileLayout.qkvGroupOfTile(d, base / TileLayout.TILE_ROWS));
+      }
+    }
+  }
+
+  @Test
+  void pagesCoverWholeRowsOfUpTo2048Columns() {
+    assertEquals(16384, TileLayout.PAGE_BYTES);
+    assertEquals(1, TileLayout.pagesPerTile(2048));
+    assertEquals(4, TileLayout.pagesPerTile(8192));
+    assertEquals(2, TileLayout.pagesPerTile(3072));
+    assertEquals(32064, TileLayout.tiles(128256));
+    assertEquals(2L * 4 * 3 * 100, TileLayout.tiledBytes(10, 100), "10 rows pad to 3 tiles");
+  }
+
+  @Test
+  void sharedMemoryTradesPagesForStagedRows() {
+    int h100 = 232448;
+    SharedMemoryPlan one = SharedMemoryPlan.of(1, StreamBuilderTest.LLAMA_1B, h100);
+    SharedMemoryPlan eight = SharedMemoryPlan.of(8, StreamBuilderTest.LLAMA_1B, h100);
+    assertEquals(SharedMemoryPlan.MAX_PAGES, one.pages());
+    assertEquals(5, eight.pages());
+    assertEquals(0, eight.pagesOffset() % 128);
+    assertTrue(eight.bytes() <= h100 && one.bytes() <= h100);
+    assertEquals(SharedMemoryPlan.ACTIVATION_OFFSET + 8 * 8192 * 2, eight.pagesOffset());
+    ModelDims llama8b = new ModelDims(4096, 32, 32, 8, 128, 14336, 128256);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SharedMemoryPlan.of(8, llama8b, h100));
+    assertTrue(e.getMessage().contains("8 rows"), e.getMessage());
+  }
+
+  @Test
+  void shapesTheKernelsCannotRunAreRejectedNamingTheValue() {
+    IllegalArgumentException d = assertThrows(IllegalArgumentException.class,
+        () -> new ModelDims(128, 1, 4, 2, 48, 384, 512));
+    assertTrue(d.getMessage().contains("48"));
+    assertThrows(IllegalArgumentException.class, () -> new ModelDims(128, 1, 6, 4, 32, 384, 512));
+    assertThrows(IllegalArgumentException.class, () -> new ModelDims(132, 1, 4, 2, 32, 384, 512));
+  }
+}

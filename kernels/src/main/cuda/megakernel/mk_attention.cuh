@@ -1,0 +1,215 @@
+// The ATTENTION instruction: one KV split of up to 4 query heads of one batch row, flash-decoding style
+// (as attention.cuh's attn_decode, which the CUDA backend runs): each split writes its partial softmax
+// state, and the last split of (row, head chunk) to arrive merges all of them in split order.
+//
+// K and V of this step's position were appended by QKV instructions of this launch on other SMs, so
+// every cache and query read is ld.global.cg (see mk_sync.cuh); positions past the row's length may be
+// unmapped pages and are never touched.
+#pragma once
+#include "mk_matvec.cuh"
+
+namespace mk {
+
+template <int D>
+__device__ void attention_partial(Context& c, const Instruction& in, int begin, int end) {
+  constexpr int LPK = D / 8;          // lanes per key: 8 dims each
+  constexpr int KPW = 32 / LPK;       // keys per warp per step
+  constexpr int KPS = kConsumerWarps * KPW;
+  constexpr int U = 4;                // steps in flight
+  const Model& m = *c.m;
+  AttentionScratch& s = *reinterpret_cast<AttentionScratch*>(scratch(c.smem));
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int lg = lane / LPK, li = lane % LPK;
+  const int b = in.row, heads = in.head_count, head0 = in.head_begin;
+  const int kvh = in.kv_head;
+  const float scale = 1.4426950408889634f * rsqrtf((float)D);  // log2(e) / sqrt(D): softmax in base 2
+
+  float q[kMaxHeads][8];
+#pragma unroll
+  for (int j = 0; j < kMaxHeads; ++j) {
+    if (j < heads) {
+      bf16x8_to_float(__ldcg(reinterpret_cast<const uint4*>(m.query + (size_t)b * m.heads * D + (head0 + j) * D) + li),
+                      q[j]);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) q[j][i] *= scale;
+    } else {
+#pragma unroll
+      for (int i = 0; i < 8; ++i) q[j][i] = 0.f;
+    }
+  }
+  const size_t key_bytes = (size_t)m.kv_heads * D * 2;
+  const size_t slot_offset = (size_t)c.step->slots[b] * m.slot_stride_bytes + (size_t)kvh * D * 2 + li * 16;
+  const Layer& l = m.layer[in.layer];
+  const char* k_base = reinterpret_cast<const char*>(l.k_cache) + slot_offset;
+  const char* v_base = reinterpret_cast<const char*>(l.v_cache) + slot_offset;
+
+  float acc[kMaxHeads][8], mx[kMaxHeads], sum[kMaxHeads];
+#pragma unroll
+  for (int j = 0; j < kMaxHeads; ++j) {
+    mx[j] = -INFINITY;
+    sum[j] = 0.f;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[j][i] = 0.f;
+  }
+  for (int base = begin; base < end; base += U * KPS) {
+    uint4 kr[U], vr[U];
+    bool valid[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int key = base + u * KPS + warp * KPW + lg;
+      valid[u] = key < end;
+      const size_t off = (size_t)(valid[u] ? key : end - 1) * key_bytes;  // in range, masked below
+      kr[u] = __ldcg(reinterpret_cast<const uint4*>(k_base + off));
+      vr[u] = __ldcg(reinterpret_cast<const uint4*>(v_base + off));
+    }
+    float sc[U][kMaxHeads];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      float kf[8];
+      bf16x8_to_float(kr[u], kf);
+#pragma unroll
+      for (int j = 0; j < kMaxHeads; ++j) {
+        float d = 0.f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) d = fmaf(q[j][i], kf[i], d);
+        sc[u][j] = d;
+      }
+    }
+#pragma unroll
+    for (int o = 1; o < LPK; o <<= 1)
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+#pragma unroll
+        for (int j = 0; j < kMaxHeads; ++j) sc[u][j] += __shfl_xor_sync(0xffffffffu, sc[u][j], o);
+#pragma unroll
+    for (int j = 0; j < kMaxHeads; ++j) {
+      float top = mx[j];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        if (!valid[u]) sc[u][j] = -INFINITY;
+        top = fmaxf(top, sc[u][j]);
+      }
+      const float shift = top == -INFINITY ? 0.f : top;
+      const float correction = attn::ex2(mx[j] - shift);
+      mx[j] = top;
+      sum[j] *= correction;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) acc[j][i] *= correction;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const float p = attn::ex2(sc[u][j] - shift);
+        sum[j] += p;
+        float vf[8];
+        bf16x8_to_float(vr[u], vf);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) acc[j][i] = fmaf(p, vf[i], acc[j][i]);
+      }
+    }
+  }
+  // Lane groups of a warp hold the same dims: merge them, then the warps through shared memory.
+#pragma unroll
+  for (int o = LPK; o < 32; o <<= 1) {
+#pragma unroll
+    for (int j = 0; j < kMaxHeads; ++j) {
+      float a2[8];
+#pragma unroll
+      for (int i = 0; i < 8; ++i) a2[i] = __shfl_xor_sync(0xffffffffu, acc[j][i], o);
+      const float m2 = __shfl_xor_sync(0xffffffffu, mx[j], o);
+      const float l2 = __shfl_xor_sync(0xffffffffu, sum[j], o);
+      attn::merge_state<8>(mx[j], sum[j], acc[j], m2, l2, a2);
+    }
+  }
+  if (lg == 0) {
+#pragma unroll
+    for (int j = 0; j < kMaxHeads; ++j) {
+#pragma unroll
+      for (int i = 0; i < 8; ++i) s.o[warp][j][li * 8 + i] = acc[j][i];
+      if (li == 0) {
+        s.m[warp][j] = mx[j];
+        s.l[warp][j] = sum[j];
+      }
+    }
+  }
+  consumer_sync();
+  for (int e = tid; e < heads * D; e += kConsumerThreads) {
+    const int j = e / D, d = e % D;
+    float top = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kConsumerWarps; ++w) top = fmaxf(top, s.m[w][j]);
+    float total = 0.f, o = 0.f;
+#pragma unroll
+    for (int w = 0; w < kConsumerWarps; ++w) {
+      const float cw = attn::ex2(s.m[w][j] - top);  // top is finite: the range holds a key
+      total = fmaf(s.l[w][j], cw, total);
+      o = fmaf(s.o[w][j][d], cw, o);
+    }
+    const size_t p = ((size_t)b * m.heads + head0 + j) * kMaxSplits + in.split;
+    m.attn_partial_o[p * D + d] = o;
+    if (d == 0) {
+      m.attn_partial_ml[2 * p] = top;
+      m.attn_partial_ml[2 * p + 1] = total;
+    }
+  }
+}
+
+// Merges splits 0..used-1 of (row, head chunk) into the bf16 attention output.
+template <int D>
+__device__ void attention_merge(Context& c, const Instruction& in, int used) {
+  const Model& m = *c.m;
+  AttentionScratch& s = *reinterpret_cast<AttentionScratch*>(scratch(c.smem));
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int b = in.row, heads = in.head_count, head0 = in.head_begin;
+  if (warp < heads) {  // warp j weighs head j's splits, lane s split s
+    const size_t pj = ((size_t)b * m.heads + head0 + warp) * kMaxSplits;
+    const float ms = lane < used ? __ldcg(m.attn_partial_ml + 2 * (pj + lane)) : -INFINITY;
+    const float ls = lane < used ? __ldcg(m.attn_partial_ml + 2 * (pj + lane) + 1) : 0.f;
+    float top = ms;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, o));
+    const float w = attn::ex2(ms - top);  // 0 for unused splits
+    s.split_weight[warp][lane] = w;
+    const float wl = w * ls;
+    float total = 0.f;
+    for (int k = 0; k < used; ++k) total += __shfl_sync(0xffffffffu, wl, k);  // split order: deterministic
+    if (lane == 0) s.inv_sum[warp] = 1.f / total;
+  }
+  consumer_sync();
+  for (int e = tid; e < heads * D; e += kConsumerThreads) {
+    const int j = e / D, d = e % D;
+    const float* o = m.attn_partial_o + ((size_t)b * m.heads + head0 + j) * kMaxSplits * D + d;
+    float acc = 0.f;
+    for (int sp = 0; sp < used; ++sp) acc = fmaf(__ldcg(o + (size_t)sp * D), s.split_weight[j][sp], acc);
+    m.attention[(size_t)b * m.heads * D + (size_t)(head0 + j) * D + d] = __float2bfloat16_rn(acc * s.inv_sum[j]);
+  }
+}
+
+template <int D>
+__device__ void run_attention(Context& c, const Instruction& in) {
+  Header& h = header(c.smem);
+  const int b = in.row;
+  const bool live = b < c.step->count;  // padded rows: no work, but the arrival still counts
+  const int len = live ? c.step->positions[b] + 1 : 0;
+  const int per = (len + in.splits - 1) / in.splits;
+  const int used = per > 0 ? (len + per - 1) / per : 0;  // non-empty splits, all leading
+  const int begin = in.split * per;
+  const int end = min(len, begin + per);
+  if (begin < end) attention_partial<D>(c, in, begin, end);
+  __threadfence();
+  consumer_sync();
+  if (threadIdx.x == 0) {
+    const unsigned old = add_acq_rel(c.counters + in.arrive, 1);
+    h.last_arrival = old == c.epoch * (unsigned)in.arrive_count + (unsigned)in.arrive_count - 1;
+  }
+  consumer_sync();
+  if (h.last_arrival && live) attention_merge<D>(c, in, used);
+}
+
+__device__ __forceinline__ void run_attention_any(Context& c, const Instruction& in) {
+  switch (c.m->head_dim) {
+    case 32: run_attention<32>(c, in); break;
+    case 64: run_attention<64>(c, in); break;
+    default: run_attention<128>(c, in); break;
+  }
+}
+
+}  // namespace mk

@@ -1,0 +1,133 @@
+// The decode megakernel's shared definitions: constants, the instruction and descriptor layouts the Java
+// host writes (org.sparkllm.backend.megakernel: Instruction, ModelDescriptor, SharedMemoryPlan, TileLayout),
+// and the dynamic shared-memory map. docs/architecture.md ("The megakernel") describes the design.
+#pragma once
+#include <cstdint>
+#include <cuda_bf16.h>
+#include "../attention.cuh"  // attn::bf16x8_to_float, attn::merge_state, attn::ex2
+
+namespace mk {
+
+constexpr int kConsumerWarps = 8;
+constexpr int kConsumerThreads = kConsumerWarps * 32;
+constexpr int kThreads = kConsumerThreads + 32;  // + the loader warp
+constexpr int kMaxRows = 8;                       // largest batch bucket
+constexpr int kTileRows = 4;
+constexpr int kPageColumns = 2048;  // = kConsumerThreads * 8: one 16-byte vector per consumer thread per row
+constexpr int kPageBytes = kTileRows * kPageColumns * 2;
+constexpr int kWords = 16;
+constexpr int kMaxHeads = 4;
+constexpr int kMaxSplits = 32;
+constexpr int kMaxPages = 12;
+constexpr int kHeaderBytes = 512;
+constexpr int kScratchBytes = 17 * 1024;
+constexpr int kActivationOffset = kHeaderBytes + kScratchBytes;
+
+enum Opcode : int { kQkv = 1, kAttention = 2, kOProj = 3, kGateUp = 4, kDown = 5, kLmHead = 6 };
+
+// Instruction.java's 16 words.
+struct Instruction {
+  int op, layer, first_tile, tile_count, row, kv_head, head_begin, head_count, split, splits, wait, wait_count,
+      signal, arrive, arrive_count, partial;
+};
+static_assert(sizeof(Instruction) == kWords * 4, "16 words");
+
+// One layer's weights (tiled copies for the matrices) and its vAttention K and V tensors.
+struct Layer {
+  const __nv_bfloat16* attn_norm;
+  const __nv_bfloat16* qkv;
+  const __nv_bfloat16* o_proj;
+  const __nv_bfloat16* mlp_norm;
+  const __nv_bfloat16* gate_up;
+  const __nv_bfloat16* down;
+  __nv_bfloat16* k_cache;
+  __nv_bfloat16* v_cache;
+};
+
+// ModelDescriptor.java writes these fields in this order, 8 bytes each.
+struct Model {
+  long long hidden, heads, kv_heads, head_dim, intermediate, vocab, layers, slot_stride_bytes;
+  double eps;
+  const __nv_bfloat16* embedding;
+  const __nv_bfloat16* final_norm;
+  const __nv_bfloat16* lm_head;  // tiled
+  const float* rope_cos;         // [positions][head_dim / 2]
+  const float* rope_sin;
+  const Layer* layer;
+  float* residual;                // fp32 [kMaxRows][hidden]
+  __nv_bfloat16* query;           // [kMaxRows][heads * head_dim], after RoPE
+  __nv_bfloat16* attention;       // [kMaxRows][heads * head_dim]
+  __nv_bfloat16* mlp;             // [kMaxRows][intermediate], after SiLU(gate) * up
+  float* logits;                  // [kMaxRows][vocab]
+  float* attn_partial_o;          // [kMaxRows][heads][kMaxSplits][head_dim]
+  float* attn_partial_ml;         // [kMaxRows][heads][kMaxSplits][2]: max (log2 domain), sum
+  float* lm_partial_value;        // [LM-head instructions][kMaxRows]
+  int* lm_partial_index;
+};
+
+// Per-step inputs, uploaded by the host before each launch (MegakernelStep.java).
+struct Step {
+  int count;  // valid rows; rows count..bucket-1 compute on zeros and store nothing
+  int pad[3];
+  int tokens[kMaxRows];
+  int slots[kMaxRows];
+  int positions[kMaxRows];  // where this step's token goes; the context is positions + 1 long
+};
+
+// Per-step outputs (MegakernelStep.java reads them in one copy). A watchdog record is valid only when
+// its tag equals this launch's tag, so nothing is cleared between launches.
+struct Output {
+  int sampled[kMaxRows];
+  unsigned error_tag;   // launch tag of the first failure
+  int error_code;       // kError*
+  int error_block;
+  int error_instruction;
+  int error_counter;
+  unsigned error_value;
+  unsigned error_target;
+  unsigned abort_tag;   // = launch tag once any block gave up: every spin polls it
+};
+
+enum ErrorCode : int { kCounterTimeout = 1, kPageFullTimeout = 2 };
+
+// Dynamic shared memory: [header | scratch | staged activations | page ring].
+struct Header {
+  unsigned long long full[kMaxPages];   // page landed (loader's expect_tx + the bulk copy's bytes)
+  unsigned long long empty[kMaxPages];  // page consumed (one arrival per consumer warp)
+  volatile int block_abort;             // a consumer gave up: the loader stops, the block exits
+  int last_arrival;                     // broadcast of "this block arrived last"
+  float inv_rms[kMaxRows];
+  int pad[6];
+  Model model;                          // copied once at start
+};
+static_assert(sizeof(Header) <= kHeaderBytes, "header fits");
+
+// Scratch union: only one instruction runs at a time in a block.
+struct MatvecScratch {
+  float reduced[2][kConsumerWarps][32];  // per-warp partial sums of a tile, double-buffered by tile parity
+  float sums[kConsumerWarps][kMaxRows];  // RMSNorm sums of squares
+};
+struct AttentionScratch {
+  float o[kConsumerWarps][kMaxHeads][128];
+  float m[kConsumerWarps][kMaxHeads];
+  float l[kConsumerWarps][kMaxHeads];
+  float split_weight[kMaxHeads][kMaxSplits];
+  float inv_sum[kMaxHeads];
+};
+static_assert(sizeof(MatvecScratch) <= kScratchBytes && sizeof(AttentionScratch) <= kScratchBytes, "scratch fits");
+
+__device__ __forceinline__ Header& header(uint8_t* smem) { return *reinterpret_cast<Header*>(smem); }
+__device__ __forceinline__ uint8_t* scratch(uint8_t* smem) { return smem + kHeaderBytes; }
+__device__ __forceinline__ __nv_bfloat16* activations(uint8_t* smem) {
+  return reinterpret_cast<__nv_bfloat16*>(smem + kActivationOffset);
+}
+
+using attn::bf16x8_to_float;
+
+__device__ __forceinline__ unsigned long long global_timer() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+}  // namespace mk

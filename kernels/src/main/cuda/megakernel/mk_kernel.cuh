@@ -1,0 +1,120 @@
+// The persistent decode kernel: grid = one block per instruction stream (one per SM), 8 consumer warps
+// + 1 loader warp per block, one launch per decode step. Instantiated per batch bucket (R rows) so the
+// accumulators are sized at compile time.
+#pragma once
+#include "mk_attention.cuh"
+
+namespace mk {
+
+// Timing (when `timing` is not null): per block and instruction, %globaltimer before the dependency
+// wait, after it, and after the signal; InstructionTimings.java sums them per opcode.
+__device__ __forceinline__ void record_time(unsigned long long* timing, int stride, int index, int which) {
+  if (timing != nullptr && threadIdx.x == 0) {
+    timing[((size_t)blockIdx.x * stride + index) * 3 + which] = global_timer();
+  }
+}
+
+template <int R>
+__device__ void run_consumers(Context& c, const int* program, int first, int count, unsigned long long* timing,
+                              int timing_stride) {
+  Header& h = header(c.smem);
+  const int tid = threadIdx.x;
+  for (int i = 0; i < count; ++i) {
+    const Instruction in = load_instruction(program, first + i);
+    record_time(timing, timing_stride, i, 0);
+    bool failed = false;
+    if (tid == 0 && in.wait >= 0) {
+      const unsigned target = (c.epoch + 1) * (unsigned)in.wait_count;
+      failed = !wait_counter(c.counters + in.wait, target, c.watchdog, first + i, in.wait);
+    }
+    // Uniform decision: every consumer leaves together or none does (a lone exit would hang barrier 1).
+    if (consumer_any(failed || h.block_abort)) {
+      if (tid == 0) h.block_abort = 1;  // releases the loader
+      return;
+    }
+    record_time(timing, timing_stride, i, 1);
+    if (in.op == kAttention) {
+      run_attention_any(c, in);
+    } else {
+      run_matvec<R>(c, in);
+    }
+    // Release: every thread's stores, then the barrier, then thread 0's add (mk_sync.cuh).
+    __threadfence();
+    consumer_sync();
+    if (tid == 0 && in.signal >= 0) atomicAdd(c.counters + in.signal, 1u);
+    record_time(timing, timing_stride, i, 2);
+  }
+}
+
+template <int R>
+__device__ void decode_step(const Model* model, const int* program, int header_ints, unsigned* counters,
+                            const Step* step, Output* out, unsigned epoch, unsigned tag, int pages, int pages_offset,
+                            long long watchdog_cycles, unsigned long long* timing, int timing_stride) {
+  extern __shared__ __align__(128) uint8_t smem[];
+  Header& h = header(smem);
+  const int tid = threadIdx.x;
+  if (tid == 0) {
+    for (int p = 0; p < pages; ++p) {
+      mbarrier_init(&h.full[p], 1);                // the loader's arrive.expect_tx
+      mbarrier_init(&h.empty[p], kConsumerWarps);  // one arrival per consumer warp
+    }
+    h.block_abort = 0;
+    h.model = *model;
+    mbarrier_init_fence();
+  }
+  __syncthreads();
+  const int first = __ldg(program + blockIdx.x);
+  const int count = __ldg(program + blockIdx.x + 1) - first;
+  const int* instructions = program + header_ints;
+  if (tid >= kConsumerThreads) {
+    if (tid == kConsumerThreads) run_loader(instructions, first, count, h.model, smem, pages, pages_offset);
+    return;
+  }
+  Context c{&h.model, step, smem, pages, pages_offset, epoch, counters, out,
+            Watchdog{watchdog_cycles, out, tag, (int)blockIdx.x}, 0};
+  run_consumers<R>(c, instructions, first, count, timing, timing_stride);
+}
+
+}  // namespace mk
+
+#define MK_DECODE_KERNEL(R)                                                                                    \
+  extern "C" __global__ void __launch_bounds__(mk::kThreads, 1) mk_decode_r##R(                              \
+      const mk::Model* model, const int* program, int header_ints, unsigned* counters, const mk::Step* step,   \
+      mk::Output* out, unsigned epoch, unsigned tag, int pages, int pages_offset, long long watchdog_cycles,   \
+      unsigned long long* timing, int timing_stride) {                                                         \
+    mk::decode_step<R>(model, program, header_ints, counters, step, out, epoch, tag, pages, pages_offset,      \
+                       watchdog_cycles, timing, timing_stride);                                                \
+  }
+
+MK_DECODE_KERNEL(1)
+MK_DECODE_KERNEL(2)
+MK_DECODE_KERNEL(4)
+MK_DECODE_KERNEL(8)
+#undef MK_DECODE_KERNEL
+
+// Re-tiles a row-major bf16 matrix [rows][columns] into the megakernel's layout (TileLayout.java):
+// tile t, page c holds rows 4t..4t+3, columns [2048c, 2048c + width) row-major; destination row r comes
+// from source row source_rows[r] (null: r itself); rows past `rows` are zero. One thread per 8 elements.
+extern "C" __global__ void mk_retile(const __nv_bfloat16* __restrict__ src, __nv_bfloat16* __restrict__ dst,
+                                     const int* __restrict__ source_rows, int rows, int columns, int tiles) {
+  const long long tile_elements = (long long)mk::kTileRows * columns;
+  const long long vectors = tiles * tile_elements / 8;
+  const int chunks = (columns + mk::kPageColumns - 1) / mk::kPageColumns;
+  for (long long v = blockIdx.x * (long long)blockDim.x + threadIdx.x; v < vectors;
+       v += (long long)gridDim.x * blockDim.x) {
+    const long long e = v * 8;
+    const long long t = e / tile_elements;
+    const int rem = (int)(e - t * tile_elements);
+    const int c = min(rem / (mk::kTileRows * mk::kPageColumns), chunks - 1);
+    const int offset = rem - c * mk::kTileRows * mk::kPageColumns;
+    const int width = min(mk::kPageColumns, columns - c * mk::kPageColumns);
+    const int r = offset / width, j = offset % width;
+    const long long row = t * mk::kTileRows + r;
+    uint4 value = make_uint4(0, 0, 0, 0);
+    if (row < rows) {
+      const long long source = source_rows != nullptr ? source_rows[row] : row;
+      value = *reinterpret_cast<const uint4*>(src + source * columns + (long long)c * mk::kPageColumns + j);
+    }
+    *reinterpret_cast<uint4*>(dst + e) = value;
+  }
+}

@@ -1,0 +1,331 @@
+// The matvec instructions (QKV, O_PROJ, GATE_UP, DOWN, LM_HEAD) for a bucket of R <= 8 rows on CUDA cores.
+//
+// Inputs are staged once per instruction into shared memory as bf16 [R][K] (for QKV, GATE_UP and
+// LM_HEAD the RMSNorm is computed while staging, as layer_rmsnorm does: bf16(w * (x * inv_rms))).
+// Then each tile's pages arrive from the ring; consumer thread t owns columns 8t..8t+7 of every page and
+// accumulates 4 rows x R in fp32. A tile ends with a block reduction in a fixed order (deterministic)
+// and an epilogue run by warp 0, lane t holding row t / R, batch row t % R of the tile.
+#pragma once
+#include "mk_loader.cuh"
+
+namespace mk {
+
+// Everything a consumer needs about the current launch.
+struct Context {
+  const Model* m;
+  const Step* step;
+  uint8_t* smem;
+  int pages;
+  int pages_offset;
+  unsigned epoch;
+  unsigned* counters;
+  Output* out;
+  Watchdog watchdog;
+  unsigned page;  // next page of the ring this block's consumers read
+};
+
+// One halving of warp_reduce_scatter with Count live values: lanes with bit o set keep the upper half.
+template <int N, int Count>
+__device__ __forceinline__ void halve(float (&v)[N], int lane) {
+  if constexpr (Count > 1) {
+    constexpr int half = Count / 2;
+    constexpr int o = 16 * Count / N;
+    const bool upper = (lane & o) != 0;
+#pragma unroll
+    for (int i = 0; i < half; ++i) {
+      const float send = upper ? v[i] : v[i + half];
+      const float keep = upper ? v[i + half] : v[i];
+      v[i] = keep + __shfl_xor_sync(0xffffffffu, send, o);
+    }
+    halve<N, half>(v, lane);
+  }
+}
+
+// Sums v[0..N) over the warp; lane l ends up with the total of value l / (32 / N). Halving the array at
+// each exchange costs N - 1 shuffles instead of 5N.
+template <int N>
+__device__ __forceinline__ float warp_reduce_scatter(float (&v)[N], int lane) {
+  static_assert(N >= 1 && N <= 32 && (N & (N - 1)) == 0, "a power of two up to 32");
+  halve<N, N>(v, lane);
+#pragma unroll
+  for (int o = 16 / N; o > 0; o >>= 1) v[0] += __shfl_xor_sync(0xffffffffu, v[0], o);
+  return v[0];
+}
+
+__device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
+
+// RMSNorm of rows 0..R-1 (fp32 residual, or in layer 0 the bf16 embedding rows of the tokens) into
+// bf16 shared memory; rows past the step's count become zeros.
+template <int R>
+__device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_embedding) {
+  const Model& m = *c.m;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int K = (int)m.hidden;
+  const int count = c.step->count;
+  MatvecScratch& s = *reinterpret_cast<MatvecScratch*>(scratch(c.smem));
+  Header& h = header(c.smem);
+  __nv_bfloat16* act = activations(c.smem);
+
+  auto load4 = [&](int b, int k4) -> float4 {
+    if (from_embedding) {
+      const uint2 raw = __ldg(reinterpret_cast<const uint2*>(m.embedding + (size_t)c.step->tokens[b] * K) + k4);
+      const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+      const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+      return make_float4(lo.x, lo.y, hi.x, hi.y);
+    }
+    return __ldcg(reinterpret_cast<const float4*>(m.residual + (size_t)b * K) + k4);
+  };
+
+  float squares[R];
+#pragma unroll
+  for (int b = 0; b < R; ++b) {
+    squares[b] = 0.f;
+    if (b < count) {
+      for (int k4 = tid; k4 < K / 4; k4 += kConsumerThreads) {
+        const float4 v = load4(b, k4);
+        squares[b] += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+      }
+    }
+  }
+#pragma unroll
+  for (int b = 0; b < R; ++b) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) squares[b] += __shfl_xor_sync(0xffffffffu, squares[b], o);
+    if (lane == 0) s.sums[warp][b] = squares[b];
+  }
+  consumer_sync();
+  if (tid < R) {
+    float total = 0.f;
+#pragma unroll
+    for (int w = 0; w < kConsumerWarps; ++w) total += s.sums[w][tid];
+    h.inv_rms[tid] = rsqrtf(total / K + (float)m.eps);
+  }
+  consumer_sync();
+  const __nv_bfloat162* w2 = reinterpret_cast<const __nv_bfloat162*>(weight);
+#pragma unroll
+  for (int b = 0; b < R; ++b) {
+    const float inv = h.inv_rms[b];
+    __nv_bfloat162* row = reinterpret_cast<__nv_bfloat162*>(act + (size_t)b * K);
+    for (int k4 = tid; k4 < K / 4; k4 += kConsumerThreads) {
+      __nv_bfloat162 lo, hi;
+      if (b < count) {
+        const float4 v = load4(b, k4);
+        const float2 wa = __bfloat1622float2(__ldg(w2 + 2 * k4));
+        const float2 wb = __bfloat1622float2(__ldg(w2 + 2 * k4 + 1));
+        lo = __floats2bfloat162_rn(wa.x * (v.x * inv), wa.y * (v.y * inv));
+        hi = __floats2bfloat162_rn(wb.x * (v.z * inv), wb.y * (v.w * inv));
+      } else {
+        lo = hi = __floats2bfloat162_rn(0.f, 0.f);
+      }
+      row[2 * k4] = lo;
+      row[2 * k4 + 1] = hi;
+    }
+  }
+  consumer_sync();
+}
+
+// Copies bf16 rows [R][K] written earlier in this launch (attention output, SiLU output) into shared memory.
+template <int R>
+__device__ void stage_copy(Context& c, const __nv_bfloat16* src, int K) {
+  const int count = c.step->count;
+  uint4* act = reinterpret_cast<uint4*>(activations(c.smem));
+  const int vectors = K / 8;
+  for (int i = threadIdx.x; i < R * vectors; i += kConsumerThreads) {
+    const int b = i / vectors;
+    act[i] = b < count ? __ldcg(reinterpret_cast<const uint4*>(src + (size_t)b * K) + (i - b * vectors))
+                       : make_uint4(0, 0, 0, 0);
+  }
+  consumer_sync();
+}
+
+// Running argmax of one batch row over an LM-head instruction's tiles (lanes t < R of warp 0 hold it).
+struct Best {
+  float value;
+  int index;
+};
+
+// One finished value of a tile: row `row` of the matrix, batch row b. Warp 0 only, all its lanes.
+template <int R>
+__device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int lane, float v, int tile, Best& best) {
+  const Model& m = *c.m;
+  const int r = lane / R;  // lanes >= 4R carry nothing (r >= 4)
+  const int b = lane % R;
+  const int row = tile * kTileRows + r;
+  const float partner = __shfl_xor_sync(0xffffffffu, v, R);  // row r ^ 1, same batch row
+  const bool valid = r < kTileRows && b < c.step->count;
+  switch (in.op) {
+    case kQkv: {
+      if (!valid) return;
+      const int D = (int)m.head_dim, G = (int)(m.heads / m.kv_heads);
+      const int group_rows = (G + 2) * D;
+      const int g = row / group_rows, o = row % group_rows, hh = o / D, rr = o % D;
+      const int pos = c.step->positions[b];
+      const size_t cache = (size_t)c.step->slots[b] * (m.slot_stride_bytes / 2) + (size_t)pos * m.kv_heads * D + g * D;
+      const Layer& l = m.layer[in.layer];
+      if (hh > G) {  // value head: no rotation
+        l.v_cache[cache + rr] = __float2bfloat16_rn(v);
+        return;
+      }
+      // Rows 2i and 2i + 1 hold dims i and i + D/2 of the head (TileLayout.qkvSourceRow).
+      const int i = rr >> 1;
+      const bool first = (rr & 1) == 0;
+      const float x0 = first ? v : partner, x1 = first ? partner : v;
+      const size_t angle = (size_t)pos * (D / 2) + i;
+      const float cs = __ldg(m.rope_cos + angle), sn = __ldg(m.rope_sin + angle);
+      const __nv_bfloat16 rotated = __float2bfloat16_rn(first ? x0 * cs - x1 * sn : x1 * cs + x0 * sn);
+      const int dim = first ? i : i + D / 2;
+      if (hh < G) {
+        m.query[(size_t)b * m.heads * D + (size_t)(g * G + hh) * D + dim] = rotated;
+      } else {
+        l.k_cache[cache + dim] = rotated;
+      }
+      return;
+    }
+    case kOProj:
+    case kDown: {
+      if (!valid || row >= m.hidden) return;
+      float* x = m.residual + (size_t)b * m.hidden + row;
+      const float base = in.op == kOProj && in.layer == 0
+                             ? __bfloat162float(m.embedding[(size_t)c.step->tokens[b] * m.hidden + row])
+                             : __ldcg(x);
+      *x = base + v;
+      return;
+    }
+    case kGateUp: {
+      if (valid && (r & 1) == 0) {  // gate j in row 2j, up j in row 2j + 1 (the CUDA backend's interleaving)
+        m.mlp[(size_t)b * m.intermediate + row / 2] = __float2bfloat16_rn(silu(v) * partner);
+      }
+      return;
+    }
+    case kLmHead: {
+      const bool real = valid && row < m.vocab;
+      if (real) m.logits[(size_t)b * m.vocab + row] = v;
+      float value = real ? v : -INFINITY;
+      int index = real ? row : 0x7fffffff;
+      // Lanes b, b + R, b + 2R, b + 3R hold the tile's 4 rows of batch row b: max, first index on ties.
+#pragma unroll
+      for (int o = R; o < kTileRows * R; o <<= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, value, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, index, o);
+        if (ov > value || (ov == value && oi < index)) {
+          value = ov;
+          index = oi;
+        }
+      }
+      if (lane < R && value > best.value) {  // tiles ascend: strict > keeps the first maximum
+        best.value = value;
+        best.index = index;
+      }
+      return;
+    }
+  }
+}
+
+// Runs a matvec instruction: stage inputs, then every tile's pages, reductions and epilogues.
+template <int R>
+__device__ void run_matvec(Context& c, const Instruction& in) {
+  const Model& m = *c.m;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  Header& h = header(c.smem);
+  const Layer& layer = m.layer[in.op == kLmHead ? 0 : in.layer];
+  switch (in.op) {
+    case kQkv: stage_normed<R>(c, layer.attn_norm, in.layer == 0); break;
+    case kGateUp: stage_normed<R>(c, layer.mlp_norm, false); break;
+    case kLmHead: stage_normed<R>(c, m.final_norm, false); break;
+    case kOProj: stage_copy<R>(c, m.attention, (int)(m.heads * m.head_dim)); break;
+    case kDown: stage_copy<R>(c, m.mlp, (int)m.intermediate); break;
+  }
+  int columns;
+  instruction_weights(in, m, columns);
+  const int chunks = (columns + kPageColumns - 1) / kPageColumns;
+  const __nv_bfloat16* act = activations(c.smem);
+  MatvecScratch& s = *reinterpret_cast<MatvecScratch*>(scratch(c.smem));
+  constexpr int N = kTileRows * R;
+  Best best{-INFINITY, 0x7fffffff};
+
+  for (int t = 0; t < in.tile_count; ++t) {
+    float acc[kTileRows][R];
+#pragma unroll
+    for (int r = 0; r < kTileRows; ++r)
+#pragma unroll
+      for (int b = 0; b < R; ++b) acc[r][b] = 0.f;
+
+    for (int ch = 0; ch < chunks; ++ch) {
+      const unsigned slot = c.page % c.pages;
+      // A page that never lands (a loader fault) is recorded; the block then runs on and exits at the
+      // next instruction boundary, where every consumer sees block_abort.
+      if (!mbarrier_wait(&h.full[slot], (c.page / c.pages) & 1, h, c.watchdog.budget) && !h.block_abort) {
+        c.watchdog.fail(kPageFullTimeout, -1, (int)slot, c.page, 0);
+        h.block_abort = 1;
+      }
+      const int width = (int)page_columns(columns, ch);
+      if (tid * 8 < width) {
+        const uint8_t* page = c.smem + c.pages_offset + (size_t)slot * kPageBytes;
+        float x[R][8];
+#pragma unroll
+        for (int b = 0; b < R; ++b) {
+          bf16x8_to_float(*reinterpret_cast<const uint4*>(act + (size_t)b * columns + ch * kPageColumns + tid * 8),
+                          x[b]);
+        }
+#pragma unroll
+        for (int r = 0; r < kTileRows; ++r) {
+          float w[8];
+          bf16x8_to_float(*reinterpret_cast<const uint4*>(page + ((size_t)r * width + tid * 8) * 2), w);
+#pragma unroll
+          for (int b = 0; b < R; ++b)
+#pragma unroll
+            for (int k = 0; k < 8; ++k) acc[r][b] = fmaf(w[k], x[b][k], acc[r][b]);
+        }
+      }
+      __syncwarp();
+      if (lane == 0) mbarrier_arrive(&h.empty[slot]);
+      ++c.page;
+    }
+
+    float flat[N];
+#pragma unroll
+    for (int r = 0; r < kTileRows; ++r)
+#pragma unroll
+      for (int b = 0; b < R; ++b) flat[r * R + b] = acc[r][b];
+    const float total = warp_reduce_scatter<N>(flat, lane);
+    float(&reduced)[kConsumerWarps][32] = s.reduced[t & 1];
+    if ((lane & (32 / N - 1)) == 0) reduced[warp][lane / (32 / N)] = total;
+    consumer_sync();
+    if (warp == 0) {
+      float v = 0.f;
+      if (lane < N) {
+#pragma unroll
+        for (int w = 0; w < kConsumerWarps; ++w) v += reduced[w][lane];
+      }
+      epilogue<R>(c, in, lane, v, in.first_tile + t, best);
+    }
+  }
+
+  if (in.op != kLmHead) return;
+  // Publish this block's argmax; the last LM-head block to arrive picks each row's token.
+  if (warp == 0 && lane < R) {
+    m.lm_partial_value[in.partial * kMaxRows + lane] = best.value;
+    m.lm_partial_index[in.partial * kMaxRows + lane] = best.index;
+  }
+  __threadfence();
+  consumer_sync();
+  if (tid == 0) {
+    const unsigned old = add_acq_rel(c.counters + in.arrive, 1);
+    h.last_arrival = old == c.epoch * (unsigned)in.arrive_count + (unsigned)in.arrive_count - 1;
+  }
+  consumer_sync();
+  if (h.last_arrival && tid < R && tid < c.step->count) {
+    float value = -INFINITY;
+    int index = 0;
+    for (int p = 0; p < in.arrive_count; ++p) {  // blocks in vocabulary order: strict > keeps the first maximum
+      const float v = __ldcg(m.lm_partial_value + p * kMaxRows + tid);
+      if (v > value) {
+        value = v;
+        index = __ldcg(m.lm_partial_index + p * kMaxRows + tid);
+      }
+    }
+    c.out->sampled[tid] = index;
+  }
+}
+
+}  // namespace mk
