@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Random;
 import org.sparkllm.backend.ForwardBatch;
 import org.sparkllm.backend.Sampling;
-import org.sparkllm.backend.cuda.CudaBackend;
+import org.sparkllm.backend.Backend;
 
 /**
  * Decode step time at a batch size: {@code batch} sequences prefilled to {@code context} tokens, then
@@ -18,7 +18,7 @@ final class DecodeLatency {
 
   private DecodeLatency() {}
 
-  static Result measure(CudaBackend backend, int batch, int context, int warmup, int steps, long seed) {
+  static Result measure(Backend backend, int batch, int context, int warmup, int steps, long seed) {
     Random random = new Random(seed);
     int vocab = backend.config().vocabSize();
     int[] slots = new int[batch];

@@ -1,20 +1,17 @@
 package org.sparkllm.bench.gpu;
 
+import static org.sparkllm.bench.gpu.BenchCli.log;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.sparkllm.backend.cuda.CudaBackend;
 import org.sparkllm.backend.cuda.CudaBackendOptions;
-import org.sparkllm.checkpoint.CheckpointWriter;
-import org.sparkllm.checkpoint.ModelShape;
 import org.sparkllm.cuda.CudaContext;
 import org.sparkllm.engine.Engine;
 import org.sparkllm.engine.EngineOptions;
@@ -37,19 +34,14 @@ public final class GpuBaselineBenchmark {
   private GpuBaselineBenchmark() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> o = parse(args);
-    Path model = o.containsKey("model")
-        ? Path.of(o.get("model"))
-        : CheckpointWriter.ensure(ModelShape.LLAMA_3_2_1B, Path.of(o.getOrDefault("models-dir", "models")));
+    Map<String, String> o = BenchCli.parse(args);
+    Path model = BenchCli.model(o);
     Path outDir = Path.of(o.getOrDefault("out-dir", "docs/perf"));
     String name = o.getOrDefault("name", "gpu-baseline");
     int prompts = Integer.parseInt(o.getOrDefault("prompts", "2048"));
     int inputLen = Integer.parseInt(o.getOrDefault("input-len", "256"));
     int outputLen = Integer.parseInt(o.getOrDefault("output-len", "256"));
-    List<Integer> batches = new ArrayList<>();
-    for (String b : o.getOrDefault("batches", "1,8,64,256").split(",")) {
-      batches.add(Integer.parseInt(b.trim()));
-    }
+    List<Integer> batches = BenchCli.ints(o.getOrDefault("batches", "1,8,64,256"));
 
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode report = json.createObjectNode();
@@ -169,20 +161,5 @@ public final class GpuBaselineBenchmark {
         report.put("offline_over_" + prefix, report.get("offline_tokens_per_s").asDouble() / peer);
       }
     }
-  }
-
-  private static void log(String format, Object... args) {
-    System.err.println(String.format(Locale.ROOT, format, args));
-  }
-
-  private static Map<String, String> parse(String[] args) {
-    Map<String, String> options = new HashMap<>();
-    for (int i = 0; i < args.length; i += 2) {
-      if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("expected --name value pairs, got " + String.join(" ", args));
-      }
-      options.put(args[i].substring(2), args[i + 1]);
-    }
-    return options;
   }
 }

@@ -10,12 +10,7 @@ final class GpuBaselineReport {
   private GpuBaselineReport() {}
 
   static String markdown(JsonNode r) {
-    StringBuilder md = new StringBuilder();
-    md.append("# CUDA-graph backend baseline: ").append(r.path("gpu").asText()).append("\n\n");
-    md.append("Checkpoint: ").append(r.path("checkpoint").asText())
-        .append(" (random bf16 weights of the real shape). All numbers from one run on one GPU.\n\n");
-    md.append("| measure | value |\n|---|---|\n");
-    row(md, r, "copy_gbs", "device copy bandwidth (read + write)", "%.0f GB/s");
+    StringBuilder md = header("CUDA-graph backend baseline", r);
     row(md, r, "matmul_tflops", "bf16 matmul ceiling (" + r.path("matmul_source").asText() + ")", "%.0f TFLOP/s");
     row(md, r, "batch1_us_per_token", "batch-1 decode", "%.1f µs/token");
     row(md, r, "batch1_floor_us", "batch-1 floor (weights + KV bytes / copy bandwidth)", "%.1f µs");
@@ -44,15 +39,31 @@ final class GpuBaselineReport {
             n.path("us_per_step").asDouble(), n.path("us_per_step_p90").asDouble(), n.path("tokens_per_s").asDouble()));
       }
     }
+    offlineWorkload(md, r);
+    return md.toString();
+  }
+
+  /** Title with the GPU, the checkpoint line, and the measures table opened with the copy-bandwidth ceiling. */
+  static StringBuilder header(String title, JsonNode r) {
+    StringBuilder md = new StringBuilder();
+    md.append("# ").append(title).append(": ").append(r.path("gpu").asText()).append("\n\n");
+    md.append("Checkpoint: ").append(r.path("checkpoint").asText())
+        .append(" (random bf16 weights of the real shape). All numbers from one run on one GPU.\n\n");
+    md.append("| measure | value |\n|---|---|\n");
+    row(md, r, "copy_gbs", "device copy bandwidth (read + write)", "%.0f GB/s");
+    return md;
+  }
+
+  /** The sentence describing the offline workload, if the report has one. */
+  static void offlineWorkload(StringBuilder md, JsonNode r) {
     if (r.has("offline_prompts")) {
       md.append(String.format(Locale.ROOT, "%nOffline workload: %d prompts of %d random token ids, %d greedy output "
           + "tokens each (end-of-sequence ignored), all submitted at once.%n", r.path("offline_prompts").asInt(),
           r.path("offline_input_len").asInt(), r.path("offline_output_len").asInt()));
     }
-    return md.toString();
   }
 
-  private static void row(StringBuilder md, JsonNode r, String key, String label, String format) {
+  static void row(StringBuilder md, JsonNode r, String key, String label, String format) {
     if (r.has(key)) {
       md.append("| ").append(label).append(" | ").append(String.format(Locale.ROOT, format, r.get(key).asDouble()))
           .append(" |\n");

@@ -1,0 +1,169 @@
+package org.sparkllm.bench.gpu;
+
+import static org.sparkllm.bench.gpu.BenchCli.log;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.sparkllm.backend.ForwardBatch;
+import org.sparkllm.backend.cuda.CudaBackendOptions;
+import org.sparkllm.backend.megakernel.InstructionTimings;
+import org.sparkllm.backend.megakernel.MegakernelBackend;
+import org.sparkllm.backend.megakernel.MegakernelOptions;
+import org.sparkllm.backend.megakernel.Opcode;
+import org.sparkllm.cuda.CudaContext;
+import org.sparkllm.engine.Engine;
+import org.sparkllm.engine.EngineOptions;
+import org.sparkllm.model.LlamaConfig;
+import org.sparkllm.safetensors.ModelTensors;
+
+/**
+ * The megakernel against the CUDA-graph path on one GPU, in one run: the copy-bandwidth ceiling; decode step time
+ * at several batch sizes on both paths (one backend, so the same weights and KV cache); the per-instruction-type
+ * time breakdown from the kernel's timestamps (a second load with timing on, since timing costs a download per
+ * step); offline throughput through the engine on {@code cuda:0} and {@code megakernel:0}. Writes NAME.json and
+ * NAME.md.
+ *
+ * <pre>
+ * java -cp ... org.sparkllm.bench.gpu.MegakernelBenchmark [--model DIR | --models-dir DIR]
+ *     [--out-dir docs/perf] [--name megakernel] [--batches 1,8,64,256] [--context 512]
+ *     [--prompts 2048] [--input-len 256] [--output-len 256]
+ * </pre>
+ */
+public final class MegakernelBenchmark {
+  private static final int WARMUP_STEPS = 20;
+  private static final int TIMED_STEPS = 100;
+
+  private MegakernelBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> o = BenchCli.parse(args);
+    Path model = BenchCli.model(o);
+    Path outDir = Path.of(o.getOrDefault("out-dir", "docs/perf"));
+    String name = o.getOrDefault("name", "megakernel");
+    List<Integer> batches = BenchCli.ints(o.getOrDefault("batches", "1,8,64,256"));
+    int context = Integer.parseInt(o.getOrDefault("context", "512"));
+    int prompts = Integer.parseInt(o.getOrDefault("prompts", "2048"));
+    int inputLen = Integer.parseInt(o.getOrDefault("input-len", "256"));
+    int outputLen = Integer.parseInt(o.getOrDefault("output-len", "256"));
+
+    ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode report = json.createObjectNode();
+    LlamaConfig config = LlamaConfig.read(model);
+    report.put("checkpoint", model.getFileName().toString());
+    try (CudaContext device = CudaContext.openPrimary(0)) {
+      report.put("gpu", device.deviceName());
+      double copy = CopyBandwidth.measure(device, CopyBandwidth.DEFAULT_BYTES, CopyBandwidth.DEFAULT_ITERATIONS);
+      report.put("copy_gbs", copy);
+      log("copy bandwidth %.0f GB/s (read + write)", copy);
+    }
+
+    CudaBackendOptions cudaOptions = new CudaBackendOptions(0, 256, 8192, 4096, 0.9, true);
+    try (ModelTensors tensors = ModelTensors.open(model)) {
+      decodeSteps(report, config, tensors, cudaOptions, batches, context);
+      breakdown(report, config, tensors, cudaOptions, context);
+    }
+    if (prompts > 0) {
+      for (String device : List.of("cuda:0", "megakernel:0")) {
+        offline(report, model, device, prompts, inputLen, outputLen);
+      }
+      report.put("offline_megakernel_over_graph",
+          report.get("offline_tokens_per_s_megakernel").asDouble() / report.get("offline_tokens_per_s_graph").asDouble());
+    }
+
+    Files.createDirectories(outDir);
+    json.writeValue(outDir.resolve(name + ".json").toFile(), report);
+    String table = MegakernelReport.markdown(report);
+    Files.writeString(outDir.resolve(name + ".md"), table);
+    System.out.println(table);
+  }
+
+  /** Decode step time per batch size on the graph path and the megakernel, same backend, same contexts. */
+  private static void decodeSteps(ObjectNode report, LlamaConfig config, ModelTensors tensors,
+      CudaBackendOptions cudaOptions, List<Integer> batches, int context) {
+    try (MegakernelBackend mk = MegakernelBackend.load(config, tensors, cudaOptions, MegakernelOptions.defaults())) {
+      report.put("weight_bytes", mk.cuda().weightBytes());
+      ObjectNode decode = report.putObject("decode");
+      for (int batch : batches) {
+        DecodeLatency.Result graph = DecodeLatency.measure(mk.cuda(), batch, context, WARMUP_STEPS, TIMED_STEPS, 42);
+        DecodeLatency.Result mega = DecodeLatency.measure(mk, batch, context, WARMUP_STEPS, TIMED_STEPS, 42);
+        ObjectNode n = decode.putObject("batch" + batch);
+        n.put("context", context);
+        n.put("on_megakernel", MegakernelBackend.runsOnMegakernel(decodeBatch(batch)));
+        n.put("graph_us_per_step", graph.medianMicros());
+        n.put("megakernel_us_per_step", mega.medianMicros());
+        n.put("megakernel_us_per_step_p90", mega.p90Micros());
+        n.put("speedup", graph.medianMicros() / mega.medianMicros());
+        log("decode batch %d at %d tokens: graph %.1f us, megakernel %.1f us (x%.2f)", batch, context,
+            graph.medianMicros(), mega.medianMicros(), graph.medianMicros() / mega.medianMicros());
+        if (batch == 1) {
+          long bytes = mk.cuda().weightBytes() + ModelFlops.kvBytesRead(config, context);
+          double copy = report.get("copy_gbs").asDouble();
+          report.put("batch1_us_per_token_megakernel", mega.medianMicros());
+          report.put("batch1_us_per_token_graph", graph.medianMicros());
+          report.put("batch1_speedup", graph.medianMicros() / mega.medianMicros());
+          report.put("batch1_floor_us", bytes / (copy * 1e9) * 1e6);
+          report.put("batch1_bw_fraction", bytes / (mega.medianMicros() / 1e6) / 1e9 / copy);
+        }
+      }
+      if (decode.has("batch1") && decode.has("batch64")) {
+        report.put("batch64_over_batch1", decode.get("batch64").get("megakernel_us_per_step").asDouble()
+            / decode.get("batch1").get("megakernel_us_per_step").asDouble());
+      }
+    }
+  }
+
+  /** A decode step of {@code rows} sequences (slot and position do not matter to the routing). */
+  private static ForwardBatch decodeBatch(int rows) {
+    List<ForwardBatch.Chunk> chunks = new ArrayList<>();
+    for (int r = 0; r < rows; r++) {
+      chunks.add(new ForwardBatch.Chunk(r, 1, new int[] {0}, true));
+    }
+    return new ForwardBatch(chunks);
+  }
+
+  /** Batch-1 steps with the kernel's timestamps on: wait and work time per opcode, per step. */
+  private static void breakdown(ObjectNode report, LlamaConfig config, ModelTensors tensors,
+      CudaBackendOptions cudaOptions, int context) {
+    try (MegakernelBackend mk = MegakernelBackend.load(config, tensors, cudaOptions,
+        MegakernelOptions.defaults().withTiming(true))) {
+      DecodeLatency.Result timed = DecodeLatency.measure(mk, 1, context, 5, 50, 43);
+      InstructionTimings timings = mk.timings();
+      ObjectNode b = report.putObject("breakdown_batch1");
+      b.put("steps", timings.steps());
+      b.put("us_per_step_with_timing", timed.medianMicros());
+      for (Map.Entry<Opcode, InstructionTimings.Totals> e : timings.perOpcode().entrySet()) {
+        InstructionTimings.Totals t = e.getValue();
+        ObjectNode n = b.putObject(e.getKey().name());
+        n.put("instructions_per_step", (double) t.instructions() / timings.steps());
+        n.put("wait_us_per_instruction", t.waitMicros() / t.instructions());
+        n.put("work_us_per_instruction", t.workMicros() / t.instructions());
+      }
+      log("breakdown at batch 1:%n%s", timings);
+    }
+  }
+
+  private static void offline(ObjectNode report, Path model, String device, int prompts, int inputLen,
+      int outputLen) {
+    EngineOptions options = EngineOptions.defaults().withMaxSequences(256).withMaxBatchTokens(8192)
+        .withMaxContextTokens(inputLen + outputLen + 16);
+    String key = device.startsWith("megakernel") ? "megakernel" : "graph";
+    try (Engine engine = Engine.open(model, options, device)) {
+      OfflineThroughput.measure(engine, Math.min(prompts, 256), inputLen, 16, 1); // warm-up
+      OfflineThroughput.Result r = OfflineThroughput.measure(engine, prompts, inputLen, outputLen, 2);
+      report.put("offline_tokens_per_s_" + key, r.outputTokensPerSecond());
+      report.put("offline_ms_per_step_" + key, r.msPerStep());
+      report.put("offline_host_ms_per_step_" + key, r.hostMsPerStep());
+      log("offline on %s: %d x (%d in, %d out): %.1f s, %.0f output tokens/s", device, r.prompts(), r.inputLen(),
+          r.outputLen(), r.seconds(), r.outputTokensPerSecond());
+    }
+    report.put("offline_prompts", prompts);
+    report.put("offline_input_len", inputLen);
+    report.put("offline_output_len", outputLen);
+  }
+}

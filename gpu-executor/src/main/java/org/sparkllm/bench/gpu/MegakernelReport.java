@@ -1,0 +1,62 @@
+package org.sparkllm.bench.gpu;
+
+import static org.sparkllm.bench.gpu.GpuBaselineReport.header;
+import static org.sparkllm.bench.gpu.GpuBaselineReport.offlineWorkload;
+import static org.sparkllm.bench.gpu.GpuBaselineReport.row;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+
+/** The markdown tables of a megakernel report: headline ratios, decode by batch, the per-opcode breakdown. */
+final class MegakernelReport {
+  private MegakernelReport() {}
+
+  static String markdown(JsonNode r) {
+    StringBuilder md = header("Megakernel decode", r);
+    row(md, r, "batch1_us_per_token_graph", "batch-1 decode, CUDA-graph path", "%.1f µs/token");
+    row(md, r, "batch1_us_per_token_megakernel", "batch-1 decode, megakernel", "%.1f µs/token");
+    row(md, r, "batch1_speedup", "megakernel speed-up at batch 1", "%.2fx");
+    row(md, r, "batch1_floor_us", "batch-1 floor (weights + KV bytes / copy bandwidth)", "%.1f µs");
+    row(md, r, "batch1_bw_fraction", "megakernel batch-1 bandwidth / copy bandwidth", "%.2f");
+    row(md, r, "batch64_over_batch1", "megakernel step at batch 64 / batch 1", "%.2f");
+    row(md, r, "offline_tokens_per_s_graph", "offline throughput, CUDA-graph path", "%.0f tokens/s");
+    row(md, r, "offline_tokens_per_s_megakernel", "offline throughput, megakernel engine", "%.0f tokens/s");
+    row(md, r, "offline_megakernel_over_graph", "offline megakernel / graph path", "%.2fx");
+
+    JsonNode decode = r.path("decode");
+    if (decode.size() > 0) {
+      md.append("\nDecode step time by batch size (host wall time per step, median; context ")
+          .append(decode.elements().next().path("context").asInt()).append(" tokens):\n\n")
+          .append("| batch | graph µs | megakernel µs | speed-up | runs on the megakernel |\n|---|---|---|---|---|\n");
+      for (Iterator<Map.Entry<String, JsonNode>> it = decode.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        JsonNode n = e.getValue();
+        md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2fx | %s |%n",
+            e.getKey().substring("batch".length()), n.path("graph_us_per_step").asDouble(),
+            n.path("megakernel_us_per_step").asDouble(), n.path("speedup").asDouble(),
+            n.path("on_megakernel").asBoolean() ? "yes" : "no (graph path)"));
+      }
+    }
+    JsonNode b = r.path("breakdown_batch1");
+    if (b.size() > 0) {
+      md.append(String.format(Locale.ROOT, "%nWhere a batch-1 step goes (in-kernel %%globaltimer stamps, %d steps, "
+          + "%.1f µs/step with timing on): per instruction, the time spent waiting on its dependency counters "
+          + "and the time from ready to signalled (load, compute, store together).%n%n", b.path("steps").asLong(),
+          b.path("us_per_step_with_timing").asDouble()));
+      md.append("| opcode | instructions/step | wait µs/instr | work µs/instr |\n|---|---|---|---|\n");
+      for (Iterator<Map.Entry<String, JsonNode>> it = b.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        if (e.getValue().isObject()) {
+          JsonNode n = e.getValue();
+          md.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f | %.2f |%n", e.getKey(),
+              n.path("instructions_per_step").asDouble(), n.path("wait_us_per_instruction").asDouble(),
+              n.path("work_us_per_instruction").asDouble()));
+        }
+      }
+    }
+    offlineWorkload(md, r);
+    return md.toString();
+  }
+}
