@@ -12,7 +12,7 @@ phases="${2:-refs,tests,peer,bench}"
 models="${MODELS:-/tmp/spark-llm-models}"
 bundle=.bundle
 base="$models/llama-3.2-1b"
-confident="$models/llama-3.2-1b-confident"
+confident="$models/llama-3.2-1b-bigram"
 mkdir -p "$out" "$models"
 status=0
 
@@ -25,8 +25,7 @@ if [ ! -f "$base/config.json" ]; then
 fi
 if phase refs; then
   step "transformers references"
-  [ -f "$confident/config.json" ] || python3 scripts/confident_checkpoint.py --model "$base" --out "$confident" --scale 8 \
-    || status=1
+  [ -f "$confident/config.json" ] || python3 scripts/confident_checkpoint.py --model "$base" --out "$confident" || status=1
   python3 scripts/hf_logits_reference.py --model "$base" --out "$models/hf-reference" > "$out/hf-reference.log" 2>&1 \
     || { status=1; tail -5 "$out/hf-reference.log"; }
   python3 scripts/hf_logits_reference.py --model "$confident" --out "$models/hf-reference-greedy" \

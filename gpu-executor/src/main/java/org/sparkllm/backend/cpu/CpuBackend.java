@@ -1,6 +1,8 @@
 package org.sparkllm.backend.cpu;
 
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
@@ -22,13 +24,17 @@ public final class CpuBackend implements Backend {
   private final CpuKvCache kvCache;
   private final double[] inverseFrequencies;
   private final ForkJoinPool pool;
+  private final Set<Bf16Rounding> roundings;
 
-  CpuBackend(LlamaConfig config, CpuWeights weights, CpuKvCache kvCache, int threads) {
+  CpuBackend(
+      LlamaConfig config, CpuWeights weights, CpuKvCache kvCache, int threads, Set<Bf16Rounding> roundings) {
     this.config = config;
     this.weights = weights;
     this.kvCache = kvCache;
     this.inverseFrequencies = RopeFrequencies.inverseFrequencies(config);
     this.pool = new ForkJoinPool(threads);
+    this.roundings = EnumSet.noneOf(Bf16Rounding.class);
+    this.roundings.addAll(roundings);
   }
 
   /**
@@ -43,9 +49,25 @@ public final class CpuBackend implements Backend {
       int kvCacheTokens,
       int pageTokens,
       int threads) {
+    return load(config, tensors, maxSlots, kvCacheTokens, pageTokens, threads, Set.of());
+  }
+
+  /**
+   * As {@link #load}, but rounding the activations in {@code roundings} to bf16 where the CUDA backend
+   * does: a model of the GPU's precision, to measure what each rounding costs. Tokens of chunks longer
+   * than one count as prefill (the CUDA backend runs them through its prefill attention).
+   */
+  public static CpuBackend load(
+      LlamaConfig config,
+      ModelTensors tensors,
+      int maxSlots,
+      int kvCacheTokens,
+      int pageTokens,
+      int threads,
+      Set<Bf16Rounding> roundings) {
     CpuWeights weights = CpuWeights.load(config, tensors);
     return new CpuBackend(
-        config, weights, new CpuKvCache(config, maxSlots, kvCacheTokens, pageTokens), threads);
+        config, weights, new CpuKvCache(config, maxSlots, kvCacheTokens, pageTokens), threads, roundings);
   }
 
   @Override
@@ -69,9 +91,11 @@ public final class CpuBackend implements Backend {
     int[] slots = new int[n];
     int[] positions = new int[n];
     int[] tokens = new int[n];
+    boolean[] prefill = new boolean[n];
     int t = 0;
     for (ForwardBatch.Chunk chunk : batch.chunks()) {
       for (int i = 0; i < chunk.tokens().length; i++, t++) {
+        prefill[t] = chunk.tokens().length > 1;
         slots[t] = chunk.slot();
         positions[t] = chunk.startPosition() + i;
         tokens[t] = chunk.tokens()[i];
@@ -80,7 +104,7 @@ public final class CpuBackend implements Backend {
     float[] x = embed(tokens);
     float[][] rope = ropeTables(positions);
     for (int layer = 0; layer < config.numLayers(); layer++) {
-      attentionBlock(layer, x, n, slots, positions, rope[0], rope[1]);
+      attentionBlock(layer, x, n, slots, positions, prefill, rope[0], rope[1]);
       mlpBlock(weights.layers()[layer], x, n);
     }
     return logits(batch.chunks(), x);
@@ -115,7 +139,7 @@ public final class CpuBackend implements Backend {
   }
 
   private void attentionBlock(
-      int layer, float[] x, int n, int[] slots, int[] positions, float[] cos, float[] sin) {
+      int layer, float[] x, int n, int[] slots, int[] positions, boolean[] prefill, float[] cos, float[] sin) {
     CpuWeights.Layer w = weights.layers()[layer];
     int h = config.hiddenSize();
     int headDim = config.headDim();
@@ -124,6 +148,7 @@ public final class CpuBackend implements Backend {
     int half = headDim / 2;
     float[] normed = new float[n * h];
     parallelFor(n, t -> CpuMath.rmsNorm(x, w.attentionNorm(), (float) config.rmsNormEps(), t, h, normed));
+    Bf16Rounding.ATTENTION_NORM.apply(roundings, normed, 0, normed.length);
     float[] q = matmul(normed, n, h, w.wq(), qDim);
     float[] k = matmul(normed, n, h, w.wk(), kvDim);
     float[] v = matmul(normed, n, h, w.wv(), kvDim);
@@ -134,6 +159,9 @@ public final class CpuBackend implements Backend {
       for (int head = 0; head < config.numKvHeads(); head++) {
         CpuMath.rope(k, t * kvDim + head * headDim, headDim, cos, sin, t * half);
       }
+      Bf16Rounding.QUERY.apply(roundings, q, t * qDim, (t + 1) * qDim);
+      Bf16Rounding.KEY.apply(roundings, k, t * kvDim, (t + 1) * kvDim);
+      Bf16Rounding.VALUE.apply(roundings, v, t * kvDim, (t + 1) * kvDim);
       float[] page = kvCache.page(slots[t], positions[t]);
       System.arraycopy(k, t * kvDim, page, kvCache.keyOffset(layer, positions[t]), kvDim);
       System.arraycopy(v, t * kvDim, page, kvCache.valueOffset(layer, positions[t]), kvDim);
@@ -142,7 +170,8 @@ public final class CpuBackend implements Backend {
     int heads = config.numHeads();
     parallelFor(
         n * heads,
-        i -> attendOneHead(layer, q, i / heads, i % heads, slots, positions, attended));
+        i -> attendOneHead(layer, q, i / heads, i % heads, slots, positions, prefill, attended));
+    Bf16Rounding.ATTENTION_OUTPUT.apply(roundings, attended, 0, attended.length);
     float[] projected = matmul(attended, n, qDim, w.wo(), h);
     for (int i = 0; i < x.length; i++) {
       x[i] += projected[i];
@@ -155,7 +184,7 @@ public final class CpuBackend implements Backend {
    * {@code head / (heads / kvHeads)}).
    */
   private void attendOneHead(
-      int layer, float[] q, int t, int head, int[] slots, int[] positions, float[] out) {
+      int layer, float[] q, int t, int head, int[] slots, int[] positions, boolean[] prefill, float[] out) {
     int headDim = config.headDim();
     int kvHead = head / (config.numHeads() / config.numKvHeads());
     int qOffset = t * config.qDim() + head * headDim;
@@ -174,6 +203,10 @@ public final class CpuBackend implements Backend {
       scores[p] = (float) Math.exp(scores[p] - max);
       sum += scores[p];
     }
+    if (prefill[t]) {
+      // The prefill kernel multiplies bf16 weights with V but divides by the sum of the fp32 ones.
+      Bf16Rounding.PREFILL_PROBABILITIES.apply(roundings, scores, 0, length);
+    }
     for (int p = 0; p < length; p++) {
       float weight = scores[p] / sum;
       float[] page = kvCache.page(slots[t], p);
@@ -189,11 +222,13 @@ public final class CpuBackend implements Backend {
     int inter = config.intermediateSize();
     float[] normed = new float[n * h];
     parallelFor(n, t -> CpuMath.rmsNorm(x, w.mlpNorm(), (float) config.rmsNormEps(), t, h, normed));
+    Bf16Rounding.MLP_NORM.apply(roundings, normed, 0, normed.length);
     float[] gate = matmul(normed, n, h, w.wGate(), inter);
     float[] up = matmul(normed, n, h, w.wUp(), inter);
     for (int i = 0; i < gate.length; i++) {
       gate[i] = CpuMath.silu(gate[i]) * up[i];
     }
+    Bf16Rounding.SWIGLU_OUTPUT.apply(roundings, gate, 0, gate.length);
     float[] down = matmul(gate, n, inter, w.wDown(), h);
     for (int i = 0; i < x.length; i++) {
       x[i] += down[i];
@@ -217,6 +252,7 @@ public final class CpuBackend implements Backend {
     for (int r = 0; r < wanted; r++) {
       CpuMath.rmsNorm(lastHidden, weights.finalNorm(), (float) config.rmsNormEps(), r, h, normed);
     }
+    Bf16Rounding.FINAL_NORM.apply(roundings, normed, 0, normed.length);
     float[] flat = matmul(normed, wanted, h, weights.lmHead(), config.vocabSize());
     float[][] out = new float[wanted][];
     for (int r = 0; r < wanted; r++) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.sparkllm.backend.ForwardBatch;
@@ -93,7 +94,7 @@ class CpuBackendTest {
   }
 
   static CpuBackend backend(int threads) {
-    return new CpuBackend(CONFIG, randomWeights(CONFIG, 7), new CpuKvCache(CONFIG, 4, 256, 16), threads);
+    return new CpuBackend(CONFIG, randomWeights(CONFIG, 7), new CpuKvCache(CONFIG, 4, 256, 16), threads, Set.of());
   }
 
   static CpuWeights randomWeights(LlamaConfig c, long seed) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -20,6 +21,7 @@ import org.sparkllm.TestModels;
 import org.sparkllm.backend.Backend;
 import org.sparkllm.backend.ForwardBatch;
 import org.sparkllm.backend.ForwardBatch.Chunk;
+import org.sparkllm.backend.cpu.Bf16Rounding;
 import org.sparkllm.backend.cpu.CpuBackend;
 import org.sparkllm.checkpoint.ModelShape;
 import org.sparkllm.cuda.GpuTests;
@@ -34,11 +36,21 @@ import org.sparkllm.safetensors.ModelTensors;
 /**
  * The CUDA backend against the CPU reference on the tiny checkpoints: the same steps (prefill in one
  * chunk and in several, single-token prompts, decode batches that replay CUDA graphs, prefill mixed
- * with decode) must give the same logits within bf16 error, with and without graphs.
+ * with decode) must give the same logits within bf16 error, with and without graphs. "bf16 error" is
+ * measured, not guessed: a second CPU backend rounds the activations where the CUDA kernels do
+ * ({@link Bf16Rounding}), and the GPU's mean error must not exceed that model's by more than chance
+ * allows, so a kernel bug hiding under the per-row bar still shows.
  */
 @Tag("gpu")
 class CudaBackendGpuTest {
   static final double TOLERANCE = 1e-2;
+  /** layers.cuh, attention.cuh and gemm.cuh round every one of these activations to bf16. */
+  static final EnumSet<Bf16Rounding> CUDA_ROUNDINGS = EnumSet.allOf(Bf16Rounding.class);
+  /**
+   * The model's mean error over these steps moves by about 6% between rounding realisations (a one-ulp
+   * change re-randomises every later rounding), so the GPU, another realisation, stays within 1.25x.
+   */
+  static final double MODEL_RATIO = 1.25;
 
   @BeforeEach
   void requireGpu() {
@@ -61,8 +73,9 @@ class CudaBackendGpuTest {
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
         CpuBackend cpu = CpuBackend.load(config, tensors, 8, 4096, 16, 2);
+        CpuBackend bf16Model = CpuBackend.load(config, tensors, 8, 4096, 16, 2, CUDA_ROUNDINGS);
         CudaBackend gpu = CudaBackend.load(config, tensors, new CudaBackendOptions(0, 8, 512, 1024, 0.5, graphs))) {
-      Twin twin = new Twin(cpu, gpu);
+      Twin twin = new Twin(cpu, bf16Model, gpu);
       Random random = new Random(11);
       int vocab = config.vocabSize();
       int a = twin.acquire(400);
@@ -95,7 +108,13 @@ class CudaBackendGpuTest {
           tokens[i] = out[i];
         }
       }
-      assertTrue(twin.compared >= 90, "compared " + twin.compared + " logit rows");
+      assertEquals(88, twin.compared, "logit rows compared");
+      String summary = String.format("%s, graphs %s: GPU ||d||/||ref|| first row %.2e, mean %.2e, worst %.2e (%s); "
+          + "bf16 model first row %.2e, mean %.2e, worst %.2e", shape, graphs, twin.gpuFirst, twin.gpuSum / twin.compared,
+          twin.gpuWorst, twin.gpuWorstRow, twin.modelFirst, twin.modelSum / twin.compared, twin.modelWorst);
+      System.out.println(summary);
+      assertTrue(twin.gpuSum < MODEL_RATIO * twin.modelSum, "the GPU's error exceeds its bf16 model's: " + summary);
+      assertTrue(twin.gpuWorst < TOLERANCE, summary);
     }
   }
 
@@ -155,28 +174,42 @@ class CudaBackendGpuTest {
     }
   }
 
-  /** Runs every step on both backends with the same slots; decode inputs follow the CPU's argmax. */
+  /**
+   * Runs every step on the CPU reference, the CPU bf16 model and the GPU with the same slots; decode
+   * inputs follow the reference's argmax. Sums the error of each row against the reference.
+   */
   private static final class Twin {
     final Backend cpu;
+    final Backend model;
     final Backend gpu;
     int compared;
+    double gpuFirst;
+    double modelFirst;
+    double gpuSum;
+    double modelSum;
+    double gpuWorst;
+    double modelWorst;
+    String gpuWorstRow = "";
+    int steps;
 
-    Twin(Backend cpu, Backend gpu) {
+    Twin(Backend cpu, Backend model, Backend gpu) {
       this.cpu = cpu;
+      this.model = model;
       this.gpu = gpu;
     }
 
     final List<Integer> cpuSlots = new ArrayList<>();
+    final List<Integer> modelSlots = new ArrayList<>();
     final List<Integer> gpuSlots = new ArrayList<>();
 
-    /** A sequence id valid on both backends (each cache picks its own slot for it). */
+    /** A sequence id valid on all backends (each cache picks its own slot for it). */
     int acquire(int tokens) {
-      int s = cpu.kvCache().acquireSlot();
-      int g = gpu.kvCache().acquireSlot();
-      assertTrue(s >= 0 && g >= 0, "free slots");
-      assertTrue(cpu.kvCache().ensureCapacity(s, tokens) && gpu.kvCache().ensureCapacity(g, tokens));
-      cpuSlots.add(s);
-      gpuSlots.add(g);
+      for (Backend backend : List.of(cpu, model, gpu)) {
+        int s = backend.kvCache().acquireSlot();
+        assertTrue(s >= 0, "free slots");
+        assertTrue(backend.kvCache().ensureCapacity(s, tokens));
+        (backend == cpu ? cpuSlots : backend == model ? modelSlots : gpuSlots).add(s);
+      }
       return cpuSlots.size() - 1;
     }
 
@@ -188,18 +221,31 @@ class CudaBackendGpuTest {
       return new ForwardBatch(mapped);
     }
 
-    /** Returns the CPU's argmax of each row with logits. */
+    /** Returns the reference's argmax of each row with logits. */
     int[] step(List<Chunk> chunks) {
       float[][] expected = cpu.forward(on(chunks, cpuSlots));
+      float[][] modelled = model.forward(on(chunks, modelSlots));
       float[][] actual = gpu.forward(on(chunks, gpuSlots));
       assertEquals(expected.length, actual.length);
       int[] argmax = new int[expected.length];
       for (int r = 0; r < expected.length; r++) {
         double err = relativeError(expected[r], actual[r]);
-        assertTrue(err < TOLERANCE, "row " + r + " of a step of " + chunks.size() + " chunks: ||d||/||ref|| = " + err);
+        double modelErr = relativeError(expected[r], modelled[r]);
+        if (compared == 0) {
+          gpuFirst = err;
+          modelFirst = modelErr;
+        }
+        gpuSum += err;
+        modelSum += modelErr;
+        modelWorst = Math.max(modelWorst, modelErr);
+        if (err > gpuWorst) {
+          gpuWorst = err;
+          gpuWorstRow = "row " + r + " of step " + steps + ", " + chunks.size() + " chunks";
+        }
         argmax[r] = argmax(expected[r]);
         compared++;
       }
+      steps++;
       return argmax;
     }
   }

@@ -28,8 +28,9 @@ import org.sparkllm.safetensors.ModelTensors;
  * The CUDA backend against Hugging Face transformers (float32 on the GPU) on a Llama-3.2-1B-shaped
  * random checkpoint, from reference data written on the GPU host by scripts/hf_logits_reference.py:
  * teacher-forced logits over 64 positions through both the decode (graph) and the prefill path, and
- * 64 greedy tokens on a checkpoint whose final norm is scaled so predictions are confident. Runs where
- * SPARKLLM_HF_REFERENCE (logits) and SPARKLLM_HF_GREEDY_REFERENCE (greedy) name those directories.
+ * 64 greedy tokens on a copy whose embedding and layer 0 MLP encode a next-token rule, so that
+ * predictions are confident (scripts/confident_checkpoint.py). Runs where SPARKLLM_HF_REFERENCE
+ * (logits) and SPARKLLM_HF_GREEDY_REFERENCE (greedy) name those directories.
  */
 @Tag("gpu")
 class HfParityGpuTest {
