@@ -43,7 +43,14 @@ import org.sparkllm.safetensors.ModelTensors;
  */
 @Tag("gpu")
 class CudaBackendGpuTest {
+  /**
+   * Issue 5's bar, ||d||/||ref|| over all compared logits (as the transformers parity is measured over its 64
+   * positions). Not per row: the bf16 model above puts single rows at 1.1-1.65e-2 by the format's rounding alone
+   * (docs/testing.md, "Error budget"), so a per-row 1e-2 would fail any bf16 implementation.
+   */
   static final double TOLERANCE = 1e-2;
+  /** Per-row sanity bound: about twice the bf16 model's worst row. */
+  static final double ROW_TOLERANCE = 3e-2;
   /** layers.cuh, attention.cuh and gemm.cuh round every one of these activations to bf16. */
   static final EnumSet<Bf16Rounding> CUDA_ROUNDINGS = EnumSet.allOf(Bf16Rounding.class);
   /**
@@ -109,12 +116,16 @@ class CudaBackendGpuTest {
         }
       }
       assertEquals(88, twin.compared, "logit rows compared");
-      String summary = String.format("%s, graphs %s: GPU ||d||/||ref|| first row %.2e, mean %.2e, worst %.2e (%s); "
-          + "bf16 model first row %.2e, mean %.2e, worst %.2e", shape, graphs, twin.gpuFirst, twin.gpuSum / twin.compared,
-          twin.gpuWorst, twin.gpuWorstRow, twin.modelFirst, twin.modelSum / twin.compared, twin.modelWorst);
+      double overall = Math.sqrt(twin.gpuDiffSquares / twin.refSquares);
+      String summary = String.format("%s, graphs %s: GPU ||d||/||ref|| over all rows %.2e; per row: first %.2e, mean "
+          + "%.2e, worst %.2e (%s); bf16 model over all rows %.2e, per row first %.2e, mean %.2e, worst %.2e", shape,
+          graphs, overall, twin.gpuFirst, twin.gpuSum / twin.compared, twin.gpuWorst, twin.gpuWorstRow,
+          Math.sqrt(twin.modelDiffSquares / twin.refSquares), twin.modelFirst, twin.modelSum / twin.compared,
+          twin.modelWorst);
       System.out.println(summary);
       assertTrue(twin.gpuSum < MODEL_RATIO * twin.modelSum, "the GPU's error exceeds its bf16 model's: " + summary);
-      assertTrue(twin.gpuWorst < TOLERANCE, summary);
+      assertTrue(overall < TOLERANCE, summary);
+      assertTrue(twin.gpuWorst < ROW_TOLERANCE, summary);
     }
   }
 
@@ -187,6 +198,9 @@ class CudaBackendGpuTest {
     double modelFirst;
     double gpuSum;
     double modelSum;
+    double gpuDiffSquares;
+    double modelDiffSquares;
+    double refSquares;
     double gpuWorst;
     double modelWorst;
     String gpuWorstRow = "";
@@ -237,6 +251,9 @@ class CudaBackendGpuTest {
         }
         gpuSum += err;
         modelSum += modelErr;
+        gpuDiffSquares += squaredDistance(expected[r], actual[r]);
+        modelDiffSquares += squaredDistance(expected[r], modelled[r]);
+        refSquares += squaredDistance(expected[r], new float[expected[r].length]);
         modelWorst = Math.max(modelWorst, modelErr);
         if (err > gpuWorst) {
           gpuWorst = err;
@@ -248,6 +265,15 @@ class CudaBackendGpuTest {
       steps++;
       return argmax;
     }
+  }
+
+  static double squaredDistance(float[] a, float[] b) {
+    double sum = 0;
+    for (int i = 0; i < a.length; i++) {
+      double d = (double) a[i] - b[i];
+      sum += d * d;
+    }
+    return sum;
   }
 
   static double relativeError(float[] expected, float[] actual) {
