@@ -170,8 +170,8 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
       const int i = rr >> 1;
       const bool first = (rr & 1) == 0;
       const float x0 = first ? v : partner, x1 = first ? partner : v;
-      const size_t angle = (size_t)pos * (D / 2) + i;
-      const float cs = __ldg(m.rope_cos + angle), sn = __ldg(m.rope_sin + angle);
+      const MatvecScratch& s = *reinterpret_cast<const MatvecScratch*>(scratch(c.smem));
+      const float cs = s.rope_cos[b][i], sn = s.rope_sin[b][i];
       const __nv_bfloat16 rotated = __float2bfloat16_rn(first ? x0 * cs - x1 * sn : x1 * cs + x0 * sn);
       const int dim = first ? i : i + D / 2;
       if (hh < G) {
@@ -183,12 +183,9 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
     }
     case kOProj:
     case kDown: {
-      if (!valid || row >= m.hidden) return;
-      float* x = m.residual + (size_t)b * m.hidden + row;
-      const float base = in.op == kOProj && in.layer == 0
-                             ? __bfloat162float(m.embedding[(size_t)c.step->tokens[b] * m.hidden + row])
-                             : __ldcg(x);
-      *x = base + v;
+      // One addition per element and phase, so the sum is the plain x + v, deterministic; the reduction
+      // needs no load, so the epilogue never waits for a round trip to L2.
+      if (valid && row < m.hidden) atomicAdd(m.residual + (size_t)b * m.hidden + row, v);
       return;
     }
     case kGateUp: {
@@ -221,6 +218,62 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
   }
 }
 
+// QKV: the cos and sin of every row's position into shared memory, so that no epilogue waits for them.
+// The loads are issued here and stored by finish_rope after the RMSNorm staging, which hides their latency.
+struct RopeLoads {
+  static constexpr int kPerThread = kMaxRows * kMaxHalfDim / kConsumerThreads;
+  float cos[kPerThread], sin[kPerThread];
+};
+
+template <int R>
+__device__ __forceinline__ RopeLoads start_rope(const Context& c) {
+  const Model& m = *c.m;
+  const int half = (int)(m.head_dim / 2);
+  RopeLoads r;
+#pragma unroll
+  for (int j = 0; j < RopeLoads::kPerThread; ++j) {
+    const int e = threadIdx.x + j * kConsumerThreads, b = e / half, i = e % half;
+    const bool live = b < R && b < c.step->count;
+    const size_t angle = live ? (size_t)c.step->positions[b] * half + i : 0;
+    r.cos[j] = live ? __ldg(m.rope_cos + angle) : 0.f;
+    r.sin[j] = live ? __ldg(m.rope_sin + angle) : 0.f;
+  }
+  return r;
+}
+
+template <int R>
+__device__ __forceinline__ void finish_rope(const Context& c, const RopeLoads& r) {
+  const int half = (int)(c.m->head_dim / 2);
+  MatvecScratch& s = *reinterpret_cast<MatvecScratch*>(scratch(c.smem));
+#pragma unroll
+  for (int j = 0; j < RopeLoads::kPerThread; ++j) {
+    const int e = threadIdx.x + j * kConsumerThreads, b = e / half, i = e % half;
+    if (b < R) {
+      s.rope_cos[b][i] = r.cos[j];
+      s.rope_sin[b][i] = r.sin[j];
+    }
+  }
+  consumer_sync();
+}
+
+// Layer 0's QKV instructions write the embedding rows into the fp32 residual that the O_PROJ and DOWN
+// epilogues add to: the instruction of tiles [first, first + count) of T writes hidden elements
+// [first * H / T, (first + count) * H / T), so together they write each element once. Every QKV
+// instruction finishes before any O_PROJ starts (O_PROJ waits for all attention, attention for its
+// group's QKV), so the residual holds the embedding before the first addition.
+__device__ void seed_residual(const Context& c, const Instruction& in) {
+  const Model& m = *c.m;
+  const long long H = m.hidden;
+  const long long T = (m.heads + 2 * m.kv_heads) * m.head_dim / kTileRows;
+  const int lo = (int)(in.first_tile * H / T), hi = (int)((in.first_tile + in.tile_count) * H / T);
+  for (int b = 0; b < c.step->count; ++b) {
+    const __nv_bfloat16* e = m.embedding + (size_t)c.step->tokens[b] * H;
+    for (int k = lo + threadIdx.x; k < hi; k += kConsumerThreads) {
+      m.residual[(size_t)b * H + k] = __bfloat162float(__ldg(e + k));
+    }
+  }
+}
+
 // Runs a matvec instruction: stage inputs, then every tile's pages, reductions and epilogues.
 template <int R>
 __device__ void run_matvec(Context& c, const Instruction& in) {
@@ -229,7 +282,13 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
   Header& h = header(c.smem);
   const Layer& layer = m.layer[in.op == kLmHead ? 0 : in.layer];
   switch (in.op) {
-    case kQkv: stage_normed<R>(c, layer.attn_norm, in.layer == 0); break;
+    case kQkv: {
+      const RopeLoads rope = start_rope<R>(c);
+      if (in.layer == 0) seed_residual(c, in);
+      stage_normed<R>(c, layer.attn_norm, in.layer == 0);
+      finish_rope<R>(c, rope);
+      break;
+    }
     case kGateUp: stage_normed<R>(c, layer.mlp_norm, false); break;
     case kLmHead: stage_normed<R>(c, m.final_norm, false); break;
     case kOProj: stage_copy<R>(c, m.attention, (int)(m.heads * m.head_dim)); break;
