@@ -17,6 +17,7 @@ constexpr int kPageColumns = 2048;  // = kConsumerThreads * 8: one 16-byte vecto
 constexpr int kPageBytes = kTileRows * kPageColumns * 2;
 constexpr int kWords = 16;
 constexpr int kMaxHeads = 4;
+constexpr int kMaxHalfDim = 64;  // head_dim <= 128 (ModelDims.java)
 constexpr int kMaxSplits = 32;
 constexpr int kMaxPages = 12;
 constexpr int kHeaderBytes = 512;
@@ -54,7 +55,7 @@ struct Model {
   const float* rope_cos;         // [positions][head_dim / 2]
   const float* rope_sin;
   const Layer* layer;
-  float* residual;                // fp32 [kMaxRows][hidden]
+  float* residual;                // fp32 [kMaxRows][hidden]: layer 0's QKV seeds it with the embedding
   __nv_bfloat16* query;           // [kMaxRows][heads * head_dim], after RoPE
   __nv_bfloat16* attention;       // [kMaxRows][heads * head_dim]
   __nv_bfloat16* mlp;             // [kMaxRows][intermediate], after SiLU(gate) * up
@@ -106,6 +107,8 @@ static_assert(sizeof(Header) <= kHeaderBytes, "header fits");
 struct MatvecScratch {
   float reduced[2][kConsumerWarps][32];  // per-warp partial sums of a tile, double-buffered by tile parity
   float sums[kConsumerWarps][kMaxRows];  // RMSNorm sums of squares
+  float rope_cos[kMaxRows][kMaxHalfDim];  // QKV: each row's rotation at its position, read by the epilogues
+  float rope_sin[kMaxRows][kMaxHalfDim];
 };
 struct AttentionScratch {
   float o[kConsumerWarps][kMaxHeads][128];

@@ -49,7 +49,8 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
 template <int R>
 __device__ void decode_step(const Model* model, const int* program, int header_ints, unsigned* counters,
                             const Step* step, Output* out, unsigned epoch, unsigned tag, int pages, int pages_offset,
-                            long long watchdog_cycles, unsigned long long* timing, int timing_stride) {
+                            long long watchdog_cycles, unsigned long long* timing, int timing_stride,
+                            int prefetch_pages) {
   extern __shared__ __align__(128) uint8_t smem[];
   Header& h = header(smem);
   const int tid = threadIdx.x;
@@ -67,7 +68,7 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
   const int count = __ldg(program + blockIdx.x + 1) - first;
   const int* instructions = program + header_ints;
   if (tid >= kConsumerThreads) {
-    if (tid == kConsumerThreads) run_loader(instructions, first, count, h.model, smem, pages, pages_offset);
+    if (tid == kConsumerThreads) run_loader(instructions, first, count, h.model, smem, pages, pages_offset, prefetch_pages);
     return;
   }
   Context c{&h.model, step, smem, pages, pages_offset, epoch, counters, out,
@@ -81,9 +82,9 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
   extern "C" __global__ void __launch_bounds__(mk::kThreads, 1) mk_decode_r##R(                              \
       const mk::Model* model, const int* program, int header_ints, unsigned* counters, const mk::Step* step,   \
       mk::Output* out, unsigned epoch, unsigned tag, int pages, int pages_offset, long long watchdog_cycles,   \
-      unsigned long long* timing, int timing_stride) {                                                         \
+      unsigned long long* timing, int timing_stride, int prefetch_pages) {                                     \
     mk::decode_step<R>(model, program, header_ints, counters, step, out, epoch, tag, pages, pages_offset,      \
-                       watchdog_cycles, timing, timing_stride);                                                \
+                       watchdog_cycles, timing, timing_stride, prefetch_pages);                                \
   }
 
 MK_DECODE_KERNEL(1)

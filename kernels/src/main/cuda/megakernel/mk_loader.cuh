@@ -1,6 +1,7 @@
 // The loader warp: walks its block's instruction stream ahead of the consumers and streams every weight
-// page into the shared-memory ring, one bulk copy per page. It never waits on another block, only for a
-// free page, so the next instruction's weights arrive while the consumers wait or compute.
+// page into the shared-memory ring, one bulk copy per page, with an L2 prefetch running further ahead.
+// It never waits on another block, only for a free page, so the next instructions' weights arrive while
+// the consumers wait or compute.
 #pragma once
 #include "mk_sync.cuh"
 
@@ -34,36 +35,67 @@ __device__ __forceinline__ unsigned page_columns(int columns, int chunk) {
   return (unsigned)min(kPageColumns, columns - chunk * kPageColumns);
 }
 
+// Walks the weight pages of a block's stream in the order the consumers read them (instructions in
+// stream order, tiles ascending, pages of a tile in column order); attention instructions have none.
+struct PageCursor {
+  const int* program;
+  int next;  // next instruction to open
+  int end;
+  const Model* m;
+  const __nv_bfloat16* weights = nullptr;  // tile 0 of the open instruction
+  int columns = 0, chunks = 0, tile = 0, tiles = 0, chunk = 0;
+
+  // The next page's source and size; false once the stream has no more (and on every later call).
+  __device__ bool advance(const __nv_bfloat16*& src, unsigned& bytes) {
+    while (tile >= tiles) {
+      if (next >= end) return false;
+      const Instruction in = load_instruction(program, next++);
+      if (in.op == kAttention) continue;
+      weights = instruction_weights(in, *m, columns) + (size_t)in.first_tile * kTileRows * columns;
+      chunks = (columns + kPageColumns - 1) / kPageColumns;
+      tile = 0;
+      tiles = in.tile_count;
+      chunk = 0;
+    }
+    src = weights + (size_t)tile * kTileRows * columns + (size_t)chunk * kTileRows * kPageColumns;
+    bytes = kTileRows * page_columns(columns, chunk) * 2;
+    if (++chunk == chunks) {
+      chunk = 0;
+      ++tile;
+    }
+    return true;
+  }
+};
+
+// Pages move into the ring as slots free up; besides, the L2 prefetch runs `prefetch_pages` pages ahead
+// of the page being copied. When the consumers stop taking pages (dependency waits, attention), the
+// ring fills and HBM would idle; with the prefetch it keeps streaming, and the copies that follow come
+// from L2. So the block keeps (pages + prefetch_pages) pages of weights in flight or landed.
 __device__ void run_loader(const int* program, int first, int count, const Model& m, uint8_t* smem, int pages,
-                           int pages_offset) {
+                           int pages_offset, int prefetch_pages) {
   Header& h = header(smem);
   const unsigned long long policy = evict_first_policy();
+  PageCursor copy{program, first, first + count, &m};
+  PageCursor ahead = copy;
   unsigned page = 0;
-  bool stop = false;
-  for (int i = first; i < first + count && !stop; ++i) {
-    const Instruction in = load_instruction(program, i);
-    if (in.op == kAttention) continue;
-    int columns;
-    const __nv_bfloat16* w = instruction_weights(in, m, columns);
-    const int chunks = (columns + kPageColumns - 1) / kPageColumns;
-    for (int t = 0; t < in.tile_count && !stop; ++t) {
-      const __nv_bfloat16* tile = w + (size_t)(in.first_tile + t) * kTileRows * columns;
-      for (int c = 0; c < chunks; ++c) {
-        const unsigned slot = page % pages;
-        const unsigned round = page / pages;
-        // Consumers never hang (their waits are bounded), so this wait ends when they free the page or
-        // give up; no budget of its own.
-        if (!mbarrier_wait(&h.empty[slot], (round & 1) ^ 1, h, 0)) {
-          stop = true;
-          break;
-        }
-        const unsigned bytes = kTileRows * page_columns(columns, c) * 2;
-        mbarrier_arrive_expect_tx(&h.full[slot], bytes);
-        bulk_copy(smem + pages_offset + (size_t)slot * kPageBytes, tile + (size_t)c * kTileRows * kPageColumns, bytes,
-                  &h.full[slot], policy);
-        ++page;
-      }
+  unsigned ahead_page = 0;  // pages the prefetch cursor has passed
+  const __nv_bfloat16* src;
+  unsigned bytes;
+  while (copy.advance(src, bytes)) {
+    const __nv_bfloat16* ahead_src;
+    unsigned ahead_bytes;
+    while (prefetch_pages > 0 && ahead_page <= page + (unsigned)prefetch_pages && ahead.advance(ahead_src, ahead_bytes)) {
+      if (ahead_page > page) prefetch_l2(ahead_src, ahead_bytes);  // page `page` itself is copied next
+      ++ahead_page;
     }
+    const unsigned slot = page % pages;
+    const unsigned round = page / pages;
+    // Consumers never hang (their waits are bounded), so this wait ends when they free the page or
+    // give up; no budget of its own.
+    if (!mbarrier_wait(&h.empty[slot], (round & 1) ^ 1, h, 0)) break;
+    mbarrier_arrive_expect_tx(&h.full[slot], bytes);
+    bulk_copy(smem + pages_offset + (size_t)slot * kPageBytes, src, bytes, &h.full[slot], policy);
+    ++page;
   }
   // Leave no copy in flight into shared memory that is about to be released (only the abort path can
   // get here with pages nobody consumed).

@@ -54,36 +54,74 @@ __device__ __forceinline__ float warp_reduce_scatter(float (&v)[N], int lane) {
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + expf(-x)); }
 
+__device__ __forceinline__ float4 bf16x4_to_float4(uint2 raw) {
+  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+  return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
+
+// Elements 4k4..4k4+3 of a staged row: bf16(w * (x * inv_rms)) as layer_rmsnorm, or zeros for a padded row.
+__device__ __forceinline__ void store_normed(__nv_bfloat16* row, int k4, float4 v, uint2 weight, float inv,
+                                             bool live) {
+  __nv_bfloat162 lo = __floats2bfloat162_rn(0.f, 0.f), hi = lo;
+  if (live) {
+    const float4 w = bf16x4_to_float4(weight);
+    lo = __floats2bfloat162_rn(w.x * (v.x * inv), w.y * (v.y * inv));
+    hi = __floats2bfloat162_rn(w.z * (v.z * inv), w.w * (v.w * inv));
+  }
+  __nv_bfloat162* out = reinterpret_cast<__nv_bfloat162*>(row);
+  out[2 * k4] = lo;
+  out[2 * k4 + 1] = hi;
+}
+
+// Float4s per thread and row that the RMSNorm keeps in registers between its two passes (the rest are
+// loaded twice): for 1 or 2 rows all of them up to hidden = 4 * 256 * 2 = 2048; 4 and 8 rows keep one,
+// since two spill registers (ptxas caps the kernel at 168).
+template <int R>
+constexpr int kKeptVectors = R <= 2 ? 2 : 1;
+
 // RMSNorm of rows 0..R-1 (fp32 residual, or in layer 0 the bf16 embedding rows of the tokens) into
-// bf16 shared memory; rows past the step's count become zeros.
+// bf16 shared memory; rows past the step's count become zeros. Each thread sums its squares in the
+// order layer_rmsnorm does (k4 = tid, tid + 256, ...) and the warps in the same order, so inv_rms is
+// the graph path's to the bit. The kept inputs and weights are loaded together: one trip to L2.
 template <int R>
 __device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_embedding) {
   const Model& m = *c.m;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int K = (int)m.hidden;
+  const int K = (int)m.hidden, V = K / 4;
   const int count = c.step->count;
   MatvecScratch& s = *reinterpret_cast<MatvecScratch*>(scratch(c.smem));
   Header& h = header(c.smem);
   __nv_bfloat16* act = activations(c.smem);
+  const uint2* w4 = reinterpret_cast<const uint2*>(weight);
+  constexpr int kKept = kKeptVectors<R>;
 
   auto load4 = [&](int b, int k4) -> float4 {
     if (from_embedding) {
-      const uint2 raw = __ldg(reinterpret_cast<const uint2*>(m.embedding + (size_t)c.step->tokens[b] * K) + k4);
-      const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
-      const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
-      return make_float4(lo.x, lo.y, hi.x, hi.y);
+      return bf16x4_to_float4(__ldg(reinterpret_cast<const uint2*>(m.embedding + (size_t)c.step->tokens[b] * K) + k4));
     }
     return __ldcg(reinterpret_cast<const float4*>(m.residual + (size_t)b * K) + k4);
   };
+  auto add_squares = [](float& sum, float4 v) { sum += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w; };
 
+  float4 kept[R][kKept];
+  uint2 kept_weight[kKept];
+#pragma unroll
+  for (int j = 0; j < kKept; ++j) {
+    const int k4 = tid + j * kConsumerThreads;
+    kept_weight[j] = k4 < V ? __ldg(w4 + k4) : make_uint2(0, 0);
+#pragma unroll
+    for (int b = 0; b < R; ++b) kept[b][j] = b < count && k4 < V ? load4(b, k4) : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
   float squares[R];
 #pragma unroll
   for (int b = 0; b < R; ++b) {
-    squares[b] = 0.f;
+    squares[b] = 0.f;  // adding the zeros of missing elements leaves the sum as it was
+#pragma unroll
+    for (int j = 0; j < kKept; ++j) add_squares(squares[b], kept[b][j]);
     if (b < count) {
-      for (int k4 = tid; k4 < K / 4; k4 += kConsumerThreads) {
-        const float4 v = load4(b, k4);
-        squares[b] += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+      for (int k4 = tid + kKept * kConsumerThreads; k4 < V; k4 += kConsumerThreads) {
+        add_squares(squares[b], load4(b, k4));
       }
     }
   }
@@ -101,24 +139,18 @@ __device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_
     h.inv_rms[tid] = rsqrtf(total / K + (float)m.eps);
   }
   consumer_sync();
-  const __nv_bfloat162* w2 = reinterpret_cast<const __nv_bfloat162*>(weight);
 #pragma unroll
   for (int b = 0; b < R; ++b) {
     const float inv = h.inv_rms[b];
-    __nv_bfloat162* row = reinterpret_cast<__nv_bfloat162*>(act + (size_t)b * K);
-    for (int k4 = tid; k4 < K / 4; k4 += kConsumerThreads) {
-      __nv_bfloat162 lo, hi;
-      if (b < count) {
-        const float4 v = load4(b, k4);
-        const float2 wa = __bfloat1622float2(__ldg(w2 + 2 * k4));
-        const float2 wb = __bfloat1622float2(__ldg(w2 + 2 * k4 + 1));
-        lo = __floats2bfloat162_rn(wa.x * (v.x * inv), wa.y * (v.y * inv));
-        hi = __floats2bfloat162_rn(wb.x * (v.z * inv), wb.y * (v.w * inv));
-      } else {
-        lo = hi = __floats2bfloat162_rn(0.f, 0.f);
-      }
-      row[2 * k4] = lo;
-      row[2 * k4 + 1] = hi;
+    __nv_bfloat16* row = act + (size_t)b * K;
+    const bool live = b < count;
+#pragma unroll
+    for (int j = 0; j < kKept; ++j) {
+      const int k4 = tid + j * kConsumerThreads;
+      if (k4 < V) store_normed(row, k4, kept[b][j], kept_weight[j], inv, live);
+    }
+    for (int k4 = tid + kKept * kConsumerThreads; k4 < V; k4 += kConsumerThreads) {
+      store_normed(row, k4, live ? load4(b, k4) : make_float4(0.f, 0.f, 0.f, 0.f), __ldg(w4 + k4), inv, live);
     }
   }
   consumer_sync();
@@ -170,8 +202,8 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
       const int i = rr >> 1;
       const bool first = (rr & 1) == 0;
       const float x0 = first ? v : partner, x1 = first ? partner : v;
-      const size_t angle = (size_t)pos * (D / 2) + i;
-      const float cs = __ldg(m.rope_cos + angle), sn = __ldg(m.rope_sin + angle);
+      const MatvecScratch& s = *reinterpret_cast<const MatvecScratch*>(scratch(c.smem));
+      const float cs = s.rope_cos[b][i], sn = s.rope_sin[b][i];
       const __nv_bfloat16 rotated = __float2bfloat16_rn(first ? x0 * cs - x1 * sn : x1 * cs + x0 * sn);
       const int dim = first ? i : i + D / 2;
       if (hh < G) {
@@ -183,12 +215,9 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
     }
     case kOProj:
     case kDown: {
-      if (!valid || row >= m.hidden) return;
-      float* x = m.residual + (size_t)b * m.hidden + row;
-      const float base = in.op == kOProj && in.layer == 0
-                             ? __bfloat162float(m.embedding[(size_t)c.step->tokens[b] * m.hidden + row])
-                             : __ldcg(x);
-      *x = base + v;
+      // One addition per element and phase, so the sum is the plain x + v, deterministic; the reduction
+      // needs no load, so the epilogue never waits for a round trip to L2.
+      if (valid && row < m.hidden) atomicAdd(m.residual + (size_t)b * m.hidden + row, v);
       return;
     }
     case kGateUp: {
@@ -221,6 +250,62 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
   }
 }
 
+// QKV: the cos and sin of every row's position into shared memory, so that no epilogue waits for them.
+// The loads are issued here and stored by finish_rope after the RMSNorm staging, which hides their latency.
+struct RopeLoads {
+  static constexpr int kPerThread = kMaxRows * kMaxHalfDim / kConsumerThreads;
+  float cos[kPerThread], sin[kPerThread];
+};
+
+template <int R>
+__device__ __forceinline__ RopeLoads start_rope(const Context& c) {
+  const Model& m = *c.m;
+  const int half = (int)(m.head_dim / 2);
+  RopeLoads r;
+#pragma unroll
+  for (int j = 0; j < RopeLoads::kPerThread; ++j) {
+    const int e = threadIdx.x + j * kConsumerThreads, b = e / half, i = e % half;
+    const bool live = b < R && b < c.step->count;
+    const size_t angle = live ? (size_t)c.step->positions[b] * half + i : 0;
+    r.cos[j] = live ? __ldg(m.rope_cos + angle) : 0.f;
+    r.sin[j] = live ? __ldg(m.rope_sin + angle) : 0.f;
+  }
+  return r;
+}
+
+template <int R>
+__device__ __forceinline__ void finish_rope(const Context& c, const RopeLoads& r) {
+  const int half = (int)(c.m->head_dim / 2);
+  MatvecScratch& s = *reinterpret_cast<MatvecScratch*>(scratch(c.smem));
+#pragma unroll
+  for (int j = 0; j < RopeLoads::kPerThread; ++j) {
+    const int e = threadIdx.x + j * kConsumerThreads, b = e / half, i = e % half;
+    if (b < R) {
+      s.rope_cos[b][i] = r.cos[j];
+      s.rope_sin[b][i] = r.sin[j];
+    }
+  }
+  consumer_sync();
+}
+
+// Layer 0's QKV instructions write the embedding rows into the fp32 residual that the O_PROJ and DOWN
+// epilogues add to: the instruction of tiles [first, first + count) of T writes hidden elements
+// [first * H / T, (first + count) * H / T), so together they write each element once. Every QKV
+// instruction finishes before any O_PROJ starts (O_PROJ waits for all attention, attention for its
+// group's QKV), so the residual holds the embedding before the first addition.
+__device__ void seed_residual(const Context& c, const Instruction& in) {
+  const Model& m = *c.m;
+  const long long H = m.hidden;
+  const long long T = (m.heads + 2 * m.kv_heads) * m.head_dim / kTileRows;
+  const int lo = (int)(in.first_tile * H / T), hi = (int)((in.first_tile + in.tile_count) * H / T);
+  for (int b = 0; b < c.step->count; ++b) {
+    const __nv_bfloat16* e = m.embedding + (size_t)c.step->tokens[b] * H;
+    for (int k = lo + threadIdx.x; k < hi; k += kConsumerThreads) {
+      m.residual[(size_t)b * H + k] = __bfloat162float(__ldg(e + k));
+    }
+  }
+}
+
 // Runs a matvec instruction: stage inputs, then every tile's pages, reductions and epilogues.
 template <int R>
 __device__ void run_matvec(Context& c, const Instruction& in) {
@@ -229,7 +314,13 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
   Header& h = header(c.smem);
   const Layer& layer = m.layer[in.op == kLmHead ? 0 : in.layer];
   switch (in.op) {
-    case kQkv: stage_normed<R>(c, layer.attn_norm, in.layer == 0); break;
+    case kQkv: {
+      const RopeLoads rope = start_rope<R>(c);
+      if (in.layer == 0) seed_residual(c, in);
+      stage_normed<R>(c, layer.attn_norm, in.layer == 0);
+      finish_rope<R>(c, rope);
+      break;
+    }
     case kGateUp: stage_normed<R>(c, layer.mlp_norm, false); break;
     case kLmHead: stage_normed<R>(c, m.final_norm, false); break;
     case kOProj: stage_copy<R>(c, m.attention, (int)(m.heads * m.head_dim)); break;

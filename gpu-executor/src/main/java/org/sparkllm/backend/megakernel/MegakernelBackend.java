@@ -31,6 +31,7 @@ public final class MegakernelBackend implements Backend {
   private final CudaBackend cuda;
   private final CudaBackendOptions cudaOptions;
   private final MegakernelOptions options;
+  private int l2PrefetchPages;
   private final SharedDevice shared;
   private final ModelDims dims;
   private final DeviceLimits limits;
@@ -48,6 +49,7 @@ public final class MegakernelBackend implements Backend {
     this.cuda = cuda;
     this.cudaOptions = cudaOptions;
     this.options = options;
+    this.l2PrefetchPages = options.l2PrefetchPages();
     this.shared = cuda.shared();
     LlamaConfig config = cuda.config();
     this.dims = ModelDims.of(config);
@@ -169,7 +171,7 @@ public final class MegakernelBackend implements Backend {
     step.upload(batch, sampling, shared.stream());
     shared.kvCache().awaitMapped();
     program.launch(shared.stream(), descriptor.address(), step.stepAddress(), step.outputAddress(), epoch, tag,
-        watchdogCycles());
+        watchdogCycles(), l2PrefetchPages);
     if (sampleOnLogits) {
       sampler.sample(shared.stream(), buffers.logits.address(), dims.vocab(), dims.vocab(), step.paramsAddress(),
           step.rowCountAddress(), bucket, step.outputAddress());
@@ -187,6 +189,11 @@ public final class MegakernelBackend implements Backend {
 
   private long watchdogCycles() {
     return (long) (options.watchdogMillis() * limits.clockKhz());
+  }
+
+  /** Test hook: the L2 prefetch depth of later steps (timing comparisons on one loaded model). */
+  void setL2PrefetchPages(int pages) {
+    l2PrefetchPages = options.withL2PrefetchPages(pages).l2PrefetchPages(); // validated as an option
   }
 
   /** Test hook: makes the next launch of {@code rows}' bucket wait for counts no step will produce. */

@@ -34,6 +34,10 @@ final class DataAccesses {
       case QKV -> {
         if (i.layer() > 0) {
           out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false));
+        } else { // seeds its share of the residual with the embedding (mk_matvec.cuh, seed_residual)
+          long tiles = TileLayout.tiles(d.qkvRows());
+          out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, (int) (i.firstTile() * (long) h / tiles),
+              (int) ((i.firstTile() + i.tileCount()) * (long) h / tiles), true));
         }
         // Element by element: tiles of one head may be split between instructions.
         for (int r = firstRow; r < Math.min(lastRow, d.qkvRows()); r++) {
@@ -60,9 +64,7 @@ final class DataAccesses {
             ? new Access(Buffer.ATTENTION, -1, 0, rows, 0, d.qDim(), false)
             : new Access(Buffer.MLP, -1, 0, rows, 0, d.intermediate(), false));
         int to = Math.min(lastRow, h);
-        if (i.op() == Opcode.DOWN || i.layer() > 0) {
-          out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, false));
-        }
+        out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, false));
         out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, true));
       }
       case GATE_UP -> {

@@ -136,6 +136,30 @@ class StreamBuilderTest {
     seen.forEach((k, v) -> assertEquals(1, v, k + " computed " + v + " times"));
   }
 
+  /** O_PROJ and DOWN only add to the residual: layer 0's QKV must have written all of it first. */
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void layerZeroQkvSeedsEveryResidualElementOnce(ModelDims d, int blocks, int rows) {
+    int[] writes = new int[d.hidden()];
+    for (List<Instruction> stream : StreamBuilder.build(d, blocks, rows).streams()) {
+      for (Instruction i : stream) {
+        if (i.op() != Opcode.QKV || i.layer() != 0) {
+          continue;
+        }
+        for (DataAccesses.Access a : DataAccesses.of(i, d, rows)) {
+          if (a.buffer() == DataAccesses.Buffer.RESIDUAL && a.write()) {
+            for (int k = a.from(); k < a.to(); k++) {
+              writes[k]++;
+            }
+          }
+        }
+      }
+    }
+    for (int k = 0; k < writes.length; k++) {
+      assertEquals(1, writes[k], "residual element " + k + " seeded " + writes[k] + " times");
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("shapes")
   void everyPhaseIsBalancedAcrossBlocksToOneTile(ModelDims d, int blocks, int rows) {
