@@ -33,6 +33,7 @@ public record LlmOptions(
     Double minP,
     Long seed,
     List<String> stop,
+    boolean ignoreEos,
     boolean chat,
     String systemPrompt,
     boolean failOnError,
@@ -59,6 +60,7 @@ public record LlmOptions(
     o.put("min_p", "number in [0, 1) (default 0)");
     o.put("seed", "integer seed of the sampler (default 0)");
     o.put("stop", "a stop string, or several as a JSON array string such as '[\"\\n\", \"END\"]'");
+    o.put("ignore_eos", "true generates max_tokens tokens past end-of-sequence, for benchmarks (default false)");
     o.put("chat", "true to apply the model's chat template (default false)");
     o.put("system_prompt", "system message for chat; implies chat");
     o.put("fail_on_error", "true fails the task on a bad row, false returns a per-row error (default true)");
@@ -117,6 +119,7 @@ public record LlmOptions(
             v.number("min_p"),
             v.optionalLong("seed"),
             v.stops(),
+            v.bool("ignore_eos", false),
             chat != null ? chat : systemPrompt != null,
             systemPrompt,
             v.bool("fail_on_error", true),
@@ -142,7 +145,7 @@ public record LlmOptions(
 
   public GenerationRequest request(String prompt, SamplingParams sampling) {
     GenerationRequest request =
-        GenerationRequest.prompt(prompt).withMaxTokens(maxTokens).withStop(stop);
+        GenerationRequest.prompt(prompt).withMaxTokens(maxTokens).withStop(stop).withIgnoreEos(ignoreEos);
     if (chat) {
       request = request.withChat(systemPrompt);
     }

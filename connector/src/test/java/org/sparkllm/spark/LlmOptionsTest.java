@@ -1,6 +1,7 @@
 package org.sparkllm.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,6 +42,12 @@ class LlmOptionsTest {
     GenerationConfig model = new GenerationConfig(new int[0], 0.6, 0.9, 40);
     assertNull(resolve(Map.of()).sampling(model));
     assertEquals(new SamplingParams(0.6, 40, 0.9, 0, 5), resolve(Map.of("seed", "5")).sampling(model));
+  }
+
+  @Test
+  void ignoreEosReachesTheRequest() {
+    assertFalse(resolve(Map.of()).request("p", null).ignoreEos());
+    assertTrue(resolve(Map.of("ignore_eos", "true")).request("p", null).ignoreEos());
   }
 
   @Test
