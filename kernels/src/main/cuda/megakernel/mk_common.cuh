@@ -133,4 +133,12 @@ __device__ __forceinline__ unsigned long long global_timer() {
   return t;
 }
 
+// The timing record of one instruction (MegakernelOptions.timing), kTimingWords u64s written by
+// consumer thread 0: %globaltimer ns at the start (before the dependency wait), when the dependency is
+// met, when the inputs are staged in shared memory, when the last tile is computed (epilogues included),
+// and after the signal; then the ns thread 0 spent waiting for weight pages and in epilogues (sums).
+enum TimingWord : int {
+  kTimeStart = 0, kTimeReady, kTimeStaged, kTimeComputed, kTimeEnd, kPageWaitNs, kEpilogueNs, kTimingWords
+};
+
 }  // namespace mk

@@ -6,12 +6,10 @@
 
 namespace mk {
 
-// Timing (when `timing` is not null): per block and instruction, %globaltimer before the dependency
-// wait, after it, and after the signal; InstructionTimings.java sums them per opcode.
-__device__ __forceinline__ void record_time(unsigned long long* timing, int stride, int index, int which) {
-  if (timing != nullptr && threadIdx.x == 0) {
-    timing[((size_t)blockIdx.x * stride + index) * 3 + which] = global_timer();
-  }
+// Timing (when `timing` is not null): thread 0 fills one record of kTimingWords per block and
+// instruction (layout in mk_common.cuh); InstructionTimings.java sums them per opcode.
+__device__ __forceinline__ unsigned long long* timing_record(unsigned long long* timing, int stride, int index) {
+  return timing == nullptr ? nullptr : timing + ((size_t)blockIdx.x * stride + index) * kTimingWords;
 }
 
 template <int R>
@@ -21,7 +19,8 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
   const int tid = threadIdx.x;
   for (int i = 0; i < count; ++i) {
     const Instruction in = load_instruction(program, first + i);
-    record_time(timing, timing_stride, i, 0);
+    c.timing = tid == 0 ? timing_record(timing, timing_stride, i) : nullptr;
+    record_time(c, kTimeStart);
     bool failed = false;
     if (tid == 0 && in.wait >= 0) {
       const unsigned target = (c.epoch + 1) * (unsigned)in.wait_count;
@@ -32,9 +31,12 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
       if (tid == 0) h.block_abort = 1;  // releases the loader
       return;
     }
-    record_time(timing, timing_stride, i, 1);
+    record_time(c, kTimeReady);
     if (in.op == kAttention) {
+      record_time(c, kTimeStaged);
       run_attention_any(c, in);
+      record_time(c, kTimeComputed);
+      if (c.timing != nullptr) c.timing[kPageWaitNs] = c.timing[kEpilogueNs] = 0;  // no pages, no epilogue
     } else {
       run_matvec<R>(c, in);
     }
@@ -42,7 +44,7 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
     __threadfence();
     consumer_sync();
     if (tid == 0 && in.signal >= 0) atomicAdd(c.counters + in.signal, 1u);
-    record_time(timing, timing_stride, i, 2);
+    record_time(c, kTimeEnd);
   }
 }
 
@@ -72,7 +74,7 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
     return;
   }
   Context c{&h.model, step, smem, pages, pages_offset, epoch, counters, out,
-            Watchdog{watchdog_cycles, out, tag, (int)blockIdx.x}, 0};
+            Watchdog{watchdog_cycles, out, tag, (int)blockIdx.x}, 0, nullptr};
   run_consumers<R>(c, instructions, first, count, timing, timing_stride);
 }
 

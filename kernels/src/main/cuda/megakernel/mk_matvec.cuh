@@ -22,7 +22,17 @@ struct Context {
   Output* out;
   Watchdog watchdog;
   unsigned page;  // next page of the ring this block's consumers read
+  unsigned long long* timing;  // this instruction's timing record: thread 0 only, null when off
 };
+
+__device__ __forceinline__ void record_time(const Context& c, int word) {
+  if (c.timing != nullptr) c.timing[word] = global_timer();
+}
+
+// Now, when timing is on (0 otherwise, without reading the timer).
+__device__ __forceinline__ unsigned long long timing_now(const Context& c) {
+  return c.timing != nullptr ? global_timer() : 0ull;
+}
 
 // One halving of warp_reduce_scatter with Count live values: lanes with bit o set keep the upper half.
 template <int N, int Count>
@@ -326,6 +336,8 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
     case kOProj: stage_copy<R>(c, m.attention, (int)(m.heads * m.head_dim)); break;
     case kDown: stage_copy<R>(c, m.mlp, (int)m.intermediate); break;
   }
+  record_time(c, kTimeStaged);
+  unsigned long long page_wait_ns = 0, epilogue_ns = 0;  // thread 0's sums when timing is on
   int columns;
   instruction_weights(in, m, columns);
   const int chunks = (columns + kPageColumns - 1) / kPageColumns;
@@ -343,12 +355,14 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
 
     for (int ch = 0; ch < chunks; ++ch) {
       const unsigned slot = c.page % c.pages;
+      const unsigned long long wait_start = timing_now(c);
       // A page that never lands (a loader fault) is recorded; the block then runs on and exits at the
       // next instruction boundary, where every consumer sees block_abort.
       if (!mbarrier_wait(&h.full[slot], (c.page / c.pages) & 1, h, c.watchdog.budget) && !h.block_abort) {
         c.watchdog.fail(kPageFullTimeout, -1, (int)slot, c.page, 0);
         h.block_abort = 1;
       }
+      page_wait_ns += timing_now(c) - wait_start;
       const int width = (int)page_columns(columns, ch);
       if (tid * 8 < width) {
         const uint8_t* page = c.smem + c.pages_offset + (size_t)slot * kPageBytes;
@@ -388,9 +402,16 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
 #pragma unroll
         for (int w = 0; w < kConsumerWarps; ++w) v += reduced[w][lane];
       }
+      const unsigned long long epilogue_start = timing_now(c);
       epilogue<R>(c, in, lane, v, in.first_tile + t, best);
+      epilogue_ns += timing_now(c) - epilogue_start;
     }
   }
+  if (c.timing != nullptr) {
+    c.timing[kPageWaitNs] = page_wait_ns;
+    c.timing[kEpilogueNs] = epilogue_ns;
+  }
+  record_time(c, kTimeComputed);
 
   if (in.op != kLmHead) return;
   // Publish this block's argmax; the last LM-head block to arrive picks each row's token.

@@ -35,7 +35,7 @@ final class BucketProgram implements AutoCloseable {
     this.program = DeviceInts.upload(context, stream, streams.encode());
     this.counters = context.allocate(4L * streams.counters());
     this.clock = new EpochClock(streams.maxProducersPerStep());
-    long timingBytes = 24L * streams.blocks() * streams.longestStream();
+    long timingBytes = 8L * InstructionTimings.WORDS * streams.blocks() * streams.longestStream();
     this.timing = timing ? context.allocate(timingBytes) : null;
     this.timingHost = timing ? context.allocatePinned(timingBytes) : null;
   }

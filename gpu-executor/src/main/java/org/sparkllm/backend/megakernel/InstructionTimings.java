@@ -6,34 +6,59 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Sums the kernel's per-instruction timestamps (before the dependency wait, after it, after the signal;
- * %globaltimer nanoseconds) per opcode over the steps recorded: where a step's time goes.
+ * Sums the kernel's per-instruction timing records per opcode over the steps recorded: where a step's
+ * time goes. Each record is {@link #WORDS} little-endian longs written by consumer thread 0 of the block
+ * (mk_common.cuh, {@code TimingWord}): %globaltimer nanoseconds at the start, when the dependency is met,
+ * when the inputs are staged, when the last tile is computed and after the signal; then the nanoseconds
+ * spent waiting for weight pages and in epilogues. An instruction's time splits into
+ * <ul>
+ *   <li>dependency wait: start to ready;
+ *   <li>staging: ready to staged (the activations into shared memory, RMSNorm included);
+ *   <li>page wait: waiting for weight pages to land;
+ *   <li>compute: staged to computed less the page waits and epilogues (attention: all of its time);
+ *   <li>store: the epilogues plus computed to end (fence, barrier, signal, LM-head argmax publish).
+ * </ul>
  */
 public final class InstructionTimings {
-  /** Totals over every block and recorded step. */
-  public record Totals(long instructions, double waitMicros, double workMicros) {}
+  /** Longs per instruction record. */
+  static final int WORDS = 7;
 
-  private final Map<Opcode, long[]> totals = new EnumMap<>(Opcode.class); // count, wait ns, work ns
+  private static final int START = 0, READY = 1, STAGED = 2, COMPUTED = 3, END = 4, PAGE_WAIT = 5, EPILOGUE = 6;
+
+  /** Totals over every block and recorded step, in microseconds; {@code waitMicros}: the dependency wait. */
+  public record Totals(long instructions, double waitMicros, double stageMicros, double pageWaitMicros,
+      double computeMicros, double storeMicros) {
+    /** Everything after the dependency wait. */
+    public double workMicros() {
+      return stageMicros + pageWaitMicros + computeMicros + storeMicros;
+    }
+  }
+
+  private final Map<Opcode, long[]> totals = new EnumMap<>(Opcode.class); // count, then 5 phases in ns
   private long steps;
   private double stepMicros;
 
-  /** Adds one step: {@code raw} holds [block][streamLength][3] timestamps, little-endian longs. */
+  /** Adds one step: {@code raw} holds [block][stride][{@link #WORDS}] records. */
   void add(InstructionStreams streams, ByteBuffer raw, int stride) {
     long first = Long.MAX_VALUE;
     long last = Long.MIN_VALUE;
     for (int b = 0; b < streams.blocks(); b++) {
       List<Instruction> stream = streams.streams().get(b);
       for (int i = 0; i < stream.size(); i++) {
-        int at = ((b * stride) + i) * 3 * 8;
-        long start = raw.getLong(at);
-        long ready = raw.getLong(at + 8);
-        long end = raw.getLong(at + 16);
-        long[] t = totals.computeIfAbsent(stream.get(i).op(), k -> new long[3]);
+        int at = (b * stride + i) * WORDS * 8;
+        long[] w = new long[WORDS];
+        for (int k = 0; k < WORDS; k++) {
+          w[k] = raw.getLong(at + 8 * k);
+        }
+        long[] t = totals.computeIfAbsent(stream.get(i).op(), k -> new long[6]);
         t[0]++;
-        t[1] += ready - start;
-        t[2] += end - ready;
-        first = Math.min(first, start);
-        last = Math.max(last, end);
+        t[1] += w[READY] - w[START];
+        t[2] += w[STAGED] - w[READY];
+        t[3] += w[PAGE_WAIT];
+        t[4] += w[COMPUTED] - w[STAGED] - w[PAGE_WAIT] - w[EPILOGUE];
+        t[5] += w[EPILOGUE] + w[END] - w[COMPUTED];
+        first = Math.min(first, w[START]);
+        last = Math.max(last, w[END]);
       }
     }
     steps++;
@@ -42,7 +67,8 @@ public final class InstructionTimings {
 
   public Map<Opcode, Totals> perOpcode() {
     Map<Opcode, Totals> out = new EnumMap<>(Opcode.class);
-    totals.forEach((op, t) -> out.put(op, new Totals(t[0], t[1] / 1e3, t[2] / 1e3)));
+    totals.forEach((op, t) -> out.put(op, new Totals(t[0], t[1] / 1e3, t[2] / 1e3, t[3] / 1e3, t[4] / 1e3,
+        t[5] / 1e3)));
     return out;
   }
 
@@ -50,13 +76,17 @@ public final class InstructionTimings {
     return steps;
   }
 
-  /** Per opcode: instructions, and mean wait and work per instruction; then the mean in-kernel step span. */
+  /** Per opcode: instructions, and the mean of each phase per instruction; then the mean in-kernel step span. */
   @Override
   public String toString() {
-    StringBuilder s = new StringBuilder(String.format("%-10s %12s %14s %14s%n", "opcode", "instructions",
-        "wait us/instr", "work us/instr"));
-    perOpcode().forEach((op, t) -> s.append(String.format("%-10s %12d %14.2f %14.2f%n", op, t.instructions(),
-        t.waitMicros() / t.instructions(), t.workMicros() / t.instructions())));
+    StringBuilder s = new StringBuilder(String.format("%-10s %12s   %s%n", "opcode", "instructions",
+        "us per instruction: dependency wait / staging / page wait / compute / store"));
+    perOpcode().forEach((op, t) -> {
+      double n = t.instructions();
+      s.append(String.format("%-10s %12d   %8.2f %8.2f %8.2f %8.2f %8.2f%n", op, t.instructions(),
+          t.waitMicros() / n, t.stageMicros() / n, t.pageWaitMicros() / n, t.computeMicros() / n,
+          t.storeMicros() / n));
+    });
     s.append(String.format("in-kernel step span: %.1f us over %d steps%n", steps == 0 ? 0 : stepMicros / steps,
         steps));
     return s.toString();

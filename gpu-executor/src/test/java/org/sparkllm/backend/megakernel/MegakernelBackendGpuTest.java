@@ -41,7 +41,14 @@ import org.sparkllm.safetensors.ModelTensors;
  */
 @Tag("gpu")
 class MegakernelBackendGpuTest {
+  /**
+   * Issue 6's bar: ||d||/||ref|| over all logit rows one batch compares in its 64 steps. Not per row: two bf16
+   * implementations that sum in different fp32 orders drift apart in single rows (as CudaBackendGpuTest's bf16
+   * model shows against the fp32 reference), so a per-row 1e-2 would fail by construction.
+   */
   static final double TOLERANCE = 1e-2;
+  /** Per-row sanity bound, as CudaBackendGpuTest's. */
+  static final double ROW_TOLERANCE = 3e-2;
   static final int STEPS = 64;
 
   @BeforeEach
@@ -243,7 +250,6 @@ class MegakernelBackendGpuTest {
         CudaBackend graph = CudaBackend.load(config, tensors, options(1024));
         MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), MegakernelOptions.defaults())) {
       Random random = new Random(17);
-      double worst = 0;
       for (int batch : batches) {
         Twin twin = new Twin(graph, mk);
         int[] slots = new int[batch];
@@ -268,12 +274,14 @@ class MegakernelBackendGpuTest {
             positions[r]++;
           }
         }
-        worst = Math.max(worst, twin.worst);
         assertEquals(batch * (steps + 1), twin.compared);
         twin.release();
+        String summary = String.format("%s, batch %d, %d steps: megakernel vs graph path ||d||/||ref|| over all %d "
+            + "rows %.2e; worst row %.2e (%s)", model.getFileName(), batch, steps, twin.compared, twin.overall(),
+            twin.worst, twin.worstRow);
+        System.out.println(summary);
+        assertTrue(twin.overall() < TOLERANCE, summary);
       }
-      System.out.printf("%s: megakernel vs graph path, batches %s, %d steps: worst ||d||/||ref|| = %.2e%n",
-          model.getFileName(), Arrays.toString(batches), steps, worst);
     }
   }
 
@@ -285,6 +293,9 @@ class MegakernelBackendGpuTest {
     final List<Integer> mkSlots = new ArrayList<>();
     int compared;
     double worst;
+    String worstRow = "none";
+    double diffSquares;
+    double refSquares;
 
     Twin(CudaBackend graph, MegakernelBackend mk) {
       this.graph = graph;
@@ -323,6 +334,11 @@ class MegakernelBackendGpuTest {
       return new ForwardBatch(mapped);
     }
 
+    /** ||d||/||ref|| over every row compared so far. */
+    double overall() {
+      return Math.sqrt(diffSquares / refSquares);
+    }
+
     /** Compares every row's logits; returns the reference's argmax per row. */
     int[] step(List<Chunk> chunks) {
       float[][] expected = graph.forward(onGraph(chunks));
@@ -330,10 +346,16 @@ class MegakernelBackendGpuTest {
       assertEquals(expected.length, actual.length);
       int[] next = new int[expected.length];
       for (int r = 0; r < expected.length; r++) {
-        double err = relativeError(expected[r], actual[r]);
-        worst = Math.max(worst, err);
-        assertTrue(err < TOLERANCE, "row " + r + " of " + chunks.size() + " at position "
-            + chunks.get(r).startPosition() + ": ||d||/||ref|| = " + err);
+        double[] squares = squares(expected[r], actual[r]);
+        double err = Math.sqrt(squares[0] / squares[1]);
+        String row = "row " + r + " of " + chunks.size() + " at position " + chunks.get(r).startPosition();
+        if (err > worst) {
+          worst = err;
+          worstRow = row;
+        }
+        diffSquares += squares[0];
+        refSquares += squares[1];
+        assertTrue(err < ROW_TOLERANCE, row + ": ||d||/||ref|| = " + err);
         next[r] = argmax(expected[r]);
         compared++;
       }
@@ -385,14 +407,19 @@ class MegakernelBackendGpuTest {
   }
 
   static double relativeError(float[] expected, float[] actual) {
-    double diff = 0;
-    double ref = 0;
+    double[] squares = squares(expected, actual);
+    return Math.sqrt(squares[0] / squares[1]);
+  }
+
+  /** {sum of (actual - expected)^2, sum of expected^2}: the parts of ||d||/||ref||, to add up over rows. */
+  static double[] squares(float[] expected, float[] actual) {
+    double[] out = new double[2];
     for (int i = 0; i < expected.length; i++) {
       double d = (double) actual[i] - expected[i];
-      diff += d * d;
-      ref += (double) expected[i] * expected[i];
+      out[0] += d * d;
+      out[1] += (double) expected[i] * expected[i];
     }
-    return Math.sqrt(diff / ref);
+    return out;
   }
 
   static int argmax(float[] v) {
