@@ -5,7 +5,8 @@
 # the transformers peer, the Spark job against the bare engine and the baseline benchmark, which merges
 # the peer's and the Spark job's results. Logs and results go to OUT.
 #
-# Usage: scripts/gpu-baseline.sh OUT [PHASES]   PHASES: any of refs,tests,peer,spark,bench (default: all)
+# Usage: scripts/gpu-baseline.sh OUT [PHASES]   PHASES: any of refs,tests,peer,spark,bench,mega (default: the
+#        first five; mega runs issue 6's MegakernelBenchmark, env MEGA_ARGS)
 # Env: MODELS (default /tmp/spark-llm-models), BENCH_ARGS (extra GpuBaselineBenchmark arguments),
 #      PEER_ARGS (extra hf_peer.py arguments), PEER_JSON (an earlier hf_peer.py result to merge),
 #      SPARK_ARGS (extra SparkToEngineRatio arguments), SPARK_JSON (an earlier spark phase result to merge).
@@ -69,5 +70,12 @@ if phase bench; then
   "$bundle/run-java.sh" org.sparkllm.bench.gpu.GpuBaselineBenchmark --model "$base" --out-dir "$out/perf" \
     "${peer[@]}" "${spark[@]}" ${BENCH_ARGS:-} > "$out/bench.log" 2>&1 || { status=1; tail -20 "$out/bench.log"; }
   cat "$out/perf/gpu-baseline.md" 2>/dev/null
+fi
+if phase mega; then
+  step "megakernel benchmark"
+  # shellcheck disable=SC2086
+  "$bundle/run-java.sh" org.sparkllm.bench.gpu.MegakernelBenchmark --model "$base" --out-dir "$out/perf" \
+    ${MEGA_ARGS:-} > "$out/mega.log" 2>&1 || { status=1; tail -20 "$out/mega.log"; }
+  cat "$out/perf/megakernel.md" 2>/dev/null
 fi
 exit $status
