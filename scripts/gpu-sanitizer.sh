@@ -18,6 +18,6 @@ for tool in ${tools//,/ }; do
     --class-path "$classpath" --disable-banner --details summary \
     --select-method org.sparkllm.backend.megakernel.MegakernelSanitizerGpuTest#fewStepsAtBatch1And8 \
     > "$out/$tool.log" 2>&1 || status=1
-  echo "$tool: $(grep -E 'ERROR SUMMARY' "$out/$tool.log" | tail -1); $(grep -E 'tests (successful|failed)' "$out/$tool.log" | tr -s ' []' ' ' | tr '\n' ';')"
+  echo "$tool: $(grep -E '(ERROR|RACECHECK) SUMMARY' "$out/$tool.log" | tail -1); $(grep -E 'tests (successful|failed)' "$out/$tool.log" | tr -s ' []' ' ' | tr '\n' ';')"
 done
 exit $status
