@@ -62,7 +62,7 @@ class LlamaWeightLayoutTest {
         assertThrows(IllegalArgumentException.class, () -> ModelShape.fromCliName("llama-70b"));
 
     assertEquals(
-        "unknown shape \"llama-70b\"; known: tiny, tiny-llama3rope, llama-3.2-1b, llama-3.2-3b, llama-3.1-8b",
+        "unknown shape \"llama-70b\"; known: tiny, tiny-llama3rope, llama-3.2-1b, odd-3l-1536, llama-3.2-3b, llama-3.1-8b",
         e.getMessage());
   }
 
