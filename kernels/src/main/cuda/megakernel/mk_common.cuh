@@ -12,8 +12,13 @@ constexpr int kConsumerWarps = 8;
 constexpr int kConsumerThreads = kConsumerWarps * 32;
 constexpr int kThreads = kConsumerThreads + 32;  // + the loader warp
 constexpr int kMaxRows = 8;                       // largest batch bucket
-constexpr int kTileRows = 4;
-constexpr int kPageColumns = 2048;  // = kConsumerThreads * 8: one 16-byte vector per consumer thread per row
+// A tile is 16 rows; consumer warp w owns rows 2w and 2w + 1 of every tile (a RoPE or gate/up pair), so a
+// warp finishes its rows alone, with shuffles. A page holds the tile's rows over 512 columns row-major:
+// a warp's two rows are 2 KiB contiguous, and each lane reads 16 bytes per row in each of two steps.
+constexpr int kTileRows = 16;
+constexpr int kWarpRows = kTileRows / kConsumerWarps;
+constexpr int kPageColumns = 512;
+constexpr int kStepColumns = 32 * 8;  // one 16-byte vector per lane
 constexpr int kPageBytes = kTileRows * kPageColumns * 2;
 constexpr int kWords = 16;
 constexpr int kMaxHeads = 4;
@@ -105,7 +110,8 @@ static_assert(sizeof(Header) <= kHeaderBytes, "header fits");
 
 // Scratch union: only one instruction runs at a time in a block.
 struct MatvecScratch {
-  float reduced[2][kConsumerWarps][32];  // per-warp partial sums of a tile, double-buffered by tile parity
+  float best_value[kConsumerWarps][kMaxRows];  // LM head: each warp's argmax per batch row
+  int best_index[kConsumerWarps][kMaxRows];
   float sums[kConsumerWarps][kMaxRows];  // RMSNorm sums of squares
   float rope_cos[kMaxRows][kMaxHalfDim];  // QKV: each row's rotation at its position, read by the epilogues
   float rope_sin[kMaxRows][kMaxHalfDim];
@@ -135,8 +141,9 @@ __device__ __forceinline__ unsigned long long global_timer() {
 
 // The timing record of one instruction (MegakernelOptions.timing), kTimingWords u64s written by
 // consumer thread 0: %globaltimer ns at the start (before the dependency wait), when the dependency is
-// met, when the inputs are staged in shared memory, when the last tile is computed (epilogues included),
-// and after the signal; then the ns thread 0 spent waiting for weight pages and in epilogues (sums).
+// met, when the inputs are staged in shared memory, when warp 0 has computed its rows of the last tile
+// (epilogues included; the other warps may still be computing, which then counts as store), and after
+// the signal; then the ns thread 0 spent waiting for weight pages and in epilogues (sums).
 enum TimingWord : int {
   kTimeStart = 0, kTimeReady, kTimeStaged, kTimeComputed, kTimeEnd, kPageWaitNs, kEpilogueNs, kTimingWords
 };

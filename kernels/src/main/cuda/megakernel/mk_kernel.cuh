@@ -96,7 +96,7 @@ MK_DECODE_KERNEL(8)
 #undef MK_DECODE_KERNEL
 
 // Re-tiles a row-major bf16 matrix [rows][columns] into the megakernel's layout (TileLayout.java):
-// tile t, page c holds rows 4t..4t+3, columns [2048c, 2048c + width) row-major; destination row r comes
+// tile t, page c holds rows 16t..16t+15, columns [512c, 512c + width) row-major; destination row r comes
 // from source row source_rows[r] (null: r itself); rows past `rows` are zero. One thread per 8 elements.
 extern "C" __global__ void mk_retile(const __nv_bfloat16* __restrict__ src, __nv_bfloat16* __restrict__ dst,
                                      const int* __restrict__ source_rows, int rows, int columns, int tiles) {

@@ -30,7 +30,7 @@ __device__ __forceinline__ const __nv_bfloat16* instruction_weights(const Instru
   }
 }
 
-// Page c of tile t: 4 rows x min(2048, K - 2048c) columns, contiguous (TileLayout.java).
+// Page c of tile t: 16 rows x min(512, K - 512c) columns, contiguous (TileLayout.java).
 __device__ __forceinline__ unsigned page_columns(int columns, int chunk) {
   return (unsigned)min(kPageColumns, columns - chunk * kPageColumns);
 }

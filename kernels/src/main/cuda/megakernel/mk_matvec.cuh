@@ -2,9 +2,11 @@
 //
 // Inputs are staged once per instruction into shared memory as bf16 [R][K] (for QKV, GATE_UP and
 // LM_HEAD the RMSNorm is computed while staging, as layer_rmsnorm does: bf16(w * (x * inv_rms))).
-// Then each tile's pages arrive from the ring; consumer thread t owns columns 8t..8t+7 of every page and
-// accumulates 4 rows x R in fp32. A tile ends with a block reduction in a fixed order (deterministic)
-// and an epilogue run by warp 0, lane t holding row t / R, batch row t % R of the tile.
+// Then each tile's pages arrive from the ring; consumer warp w owns rows 2w and 2w + 1 of every tile
+// (mk_common.cuh), accumulates them over all of the tile's pages in fp32 and reduces them with shuffles
+// in a fixed order (deterministic). The warp runs the pair's epilogue itself, so no tile ends in a
+// block barrier and the warps drift apart by up to the ring's depth; only the LM head's argmax meets
+// once per instruction.
 #pragma once
 #include "mk_loader.cuh"
 
@@ -180,21 +182,36 @@ __device__ void stage_copy(Context& c, const __nv_bfloat16* src, int K) {
   consumer_sync();
 }
 
-// Running argmax of one batch row over an LM-head instruction's tiles (lanes t < R of warp 0 hold it).
+// Running argmax of one batch row over an LM-head instruction's tiles.
 struct Best {
   float value;
   int index;
 };
 
-// One finished value of a tile: row `row` of the matrix, batch row b. Warp 0 only, all its lanes.
+// The larger value, the lower index on ties: the first maximum in vocabulary order whatever the order
+// the candidates meet in.
+__device__ __forceinline__ void keep_better(Best& best, float value, int index) {
+  if (value > best.value || (value == best.value && index < best.index)) {
+    best.value = value;
+    best.index = index;
+  }
+}
+
+// One warp's finished values of a tile, after warp_reduce_scatter of its [kWarpRows][R] sums: the 32 / N
+// lanes of value i = r * R + b hold row `first_row + r`, batch row b, and the first of them stores it.
+// Row r ^ 1 of the same batch row sits 16 lanes away. All lanes of the warp call it.
 template <int R>
-__device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int lane, float v, int tile, Best& best) {
+__device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int lane, float v, int first_row,
+                                         Best& best) {
+  static_assert(kWarpRows == 2, "the epilogues pair rows r and r ^ 1 across lane ^ 16");
   const Model& m = *c.m;
-  const int r = lane / R;  // lanes >= 4R carry nothing (r >= 4)
-  const int b = lane % R;
-  const int row = tile * kTileRows + r;
-  const float partner = __shfl_xor_sync(0xffffffffu, v, R);  // row r ^ 1, same batch row
-  const bool valid = r < kTileRows && b < c.step->count;
+  constexpr int kLanesPerValue = 32 / (kWarpRows * R);
+  const int i = lane / kLanesPerValue;
+  const int r = i / R;
+  const int b = i % R;
+  const int row = first_row + r;
+  const float partner = __shfl_xor_sync(0xffffffffu, v, 16);  // row r ^ 1, same batch row
+  const bool valid = lane % kLanesPerValue == 0 && b < c.step->count;
   switch (in.op) {
     case kQkv: {
       if (!valid) return;
@@ -208,14 +225,14 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
         l.v_cache[cache + rr] = __float2bfloat16_rn(v);
         return;
       }
-      // Rows 2i and 2i + 1 hold dims i and i + D/2 of the head (TileLayout.qkvSourceRow).
-      const int i = rr >> 1;
+      // Rows 2i and 2i + 1 hold dims i and i + D/2 of the head (TileLayout.qkvSourceRow): one warp's pair.
+      const int half = rr >> 1;
       const bool first = (rr & 1) == 0;
       const float x0 = first ? v : partner, x1 = first ? partner : v;
       const MatvecScratch& s = *reinterpret_cast<const MatvecScratch*>(scratch(c.smem));
-      const float cs = s.rope_cos[b][i], sn = s.rope_sin[b][i];
+      const float cs = s.rope_cos[b][half], sn = s.rope_sin[b][half];
       const __nv_bfloat16 rotated = __float2bfloat16_rn(first ? x0 * cs - x1 * sn : x1 * cs + x0 * sn);
-      const int dim = first ? i : i + D / 2;
+      const int dim = first ? half : half + D / 2;
       if (hh < G) {
         m.query[(size_t)b * m.heads * D + (size_t)(g * G + hh) * D + dim] = rotated;
       } else {
@@ -231,7 +248,7 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
       return;
     }
     case kGateUp: {
-      if (valid && (r & 1) == 0) {  // gate j in row 2j, up j in row 2j + 1 (the CUDA backend's interleaving)
+      if (valid && r == 0) {  // gate j in row 2j, up j in row 2j + 1 (the CUDA backend's interleaving)
         m.mlp[(size_t)b * m.intermediate + row / 2] = __float2bfloat16_rn(silu(v) * partner);
       }
       return;
@@ -241,19 +258,11 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
       if (real) m.logits[(size_t)b * m.vocab + row] = v;
       float value = real ? v : -INFINITY;
       int index = real ? row : 0x7fffffff;
-      // Lanes b, b + R, b + 2R, b + 3R hold the tile's 4 rows of batch row b: max, first index on ties.
-#pragma unroll
-      for (int o = R; o < kTileRows * R; o <<= 1) {
-        const float ov = __shfl_xor_sync(0xffffffffu, value, o);
-        const int oi = __shfl_xor_sync(0xffffffffu, index, o);
-        if (ov > value || (ov == value && oi < index)) {
-          value = ov;
-          index = oi;
-        }
-      }
-      if (lane < R && value > best.value) {  // tiles ascend: strict > keeps the first maximum
-        best.value = value;
-        best.index = index;
+      const float other_value = __shfl_xor_sync(0xffffffffu, value, 16);
+      const int other_index = __shfl_xor_sync(0xffffffffu, index, 16);
+      if (r == 0) {  // the lanes of row 0 keep the pair's better one
+        keep_better(best, value, index);
+        keep_better(best, other_value, other_index);
       }
       return;
     }
@@ -342,14 +351,13 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
   instruction_weights(in, m, columns);
   const int chunks = (columns + kPageColumns - 1) / kPageColumns;
   const __nv_bfloat16* act = activations(c.smem);
-  MatvecScratch& s = *reinterpret_cast<MatvecScratch*>(scratch(c.smem));
-  constexpr int N = kTileRows * R;
+  constexpr int N = kWarpRows * R;
   Best best{-INFINITY, 0x7fffffff};
 
   for (int t = 0; t < in.tile_count; ++t) {
-    float acc[kTileRows][R];
+    float acc[kWarpRows][R];
 #pragma unroll
-    for (int r = 0; r < kTileRows; ++r)
+    for (int r = 0; r < kWarpRows; ++r)
 #pragma unroll
       for (int b = 0; b < R; ++b) acc[r][b] = 0.f;
 
@@ -364,22 +372,28 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
       }
       page_wait_ns += timing_now(c) - wait_start;
       const int width = (int)page_columns(columns, ch);
-      if (tid * 8 < width) {
-        const uint8_t* page = c.smem + c.pages_offset + (size_t)slot * kPageBytes;
-        float x[R][8];
+      const __nv_bfloat16* rows =
+          reinterpret_cast<const __nv_bfloat16*>(c.smem + c.pages_offset + (size_t)slot * kPageBytes) +
+          (size_t)warp * kWarpRows * width;
 #pragma unroll
-        for (int b = 0; b < R; ++b) {
-          bf16x8_to_float(*reinterpret_cast<const uint4*>(act + (size_t)b * columns + ch * kPageColumns + tid * 8),
-                          x[b]);
-        }
+      for (int step = 0; step < kPageColumns / kStepColumns; ++step) {
+        const int column = step * kStepColumns + lane * 8;
+        if (column < width) {
+          float x[R][8];
 #pragma unroll
-        for (int r = 0; r < kTileRows; ++r) {
-          float w[8];
-          bf16x8_to_float(*reinterpret_cast<const uint4*>(page + ((size_t)r * width + tid * 8) * 2), w);
+          for (int b = 0; b < R; ++b) {
+            bf16x8_to_float(*reinterpret_cast<const uint4*>(act + (size_t)b * columns + ch * kPageColumns + column),
+                            x[b]);
+          }
 #pragma unroll
-          for (int b = 0; b < R; ++b)
+          for (int r = 0; r < kWarpRows; ++r) {
+            float w[8];
+            bf16x8_to_float(*reinterpret_cast<const uint4*>(rows + (size_t)r * width + column), w);
 #pragma unroll
-            for (int k = 0; k < 8; ++k) acc[r][b] = fmaf(w[k], x[b][k], acc[r][b]);
+            for (int b = 0; b < R; ++b)
+#pragma unroll
+              for (int k = 0; k < 8; ++k) acc[r][b] = fmaf(w[k], x[b][k], acc[r][b]);
+          }
         }
       }
       __syncwarp();
@@ -389,23 +403,13 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
 
     float flat[N];
 #pragma unroll
-    for (int r = 0; r < kTileRows; ++r)
+    for (int r = 0; r < kWarpRows; ++r)
 #pragma unroll
       for (int b = 0; b < R; ++b) flat[r * R + b] = acc[r][b];
     const float total = warp_reduce_scatter<N>(flat, lane);
-    float(&reduced)[kConsumerWarps][32] = s.reduced[t & 1];
-    if ((lane & (32 / N - 1)) == 0) reduced[warp][lane / (32 / N)] = total;
-    consumer_sync();
-    if (warp == 0) {
-      float v = 0.f;
-      if (lane < N) {
-#pragma unroll
-        for (int w = 0; w < kConsumerWarps; ++w) v += reduced[w][lane];
-      }
-      const unsigned long long epilogue_start = timing_now(c);
-      epilogue<R>(c, in, lane, v, in.first_tile + t, best);
-      epilogue_ns += timing_now(c) - epilogue_start;
-    }
+    const unsigned long long epilogue_start = timing_now(c);
+    epilogue<R>(c, in, lane, total, (in.first_tile + t) * kTileRows + warp * kWarpRows, best);
+    epilogue_ns += timing_now(c) - epilogue_start;
   }
   if (c.timing != nullptr) {
     c.timing[kPageWaitNs] = page_wait_ns;
@@ -414,10 +418,21 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
   record_time(c, kTimeComputed);
 
   if (in.op != kLmHead) return;
-  // Publish this block's argmax; the last LM-head block to arrive picks each row's token.
-  if (warp == 0 && lane < R) {
-    m.lm_partial_value[in.partial * kMaxRows + lane] = best.value;
-    m.lm_partial_index[in.partial * kMaxRows + lane] = best.index;
+  // The warps' argmaxes meet (the lane of row 0, batch row b holds warp's best for b); then this block's
+  // is published, and the last LM-head block to arrive picks each row's token.
+  MatvecScratch& s = *reinterpret_cast<MatvecScratch*>(scratch(c.smem));
+  constexpr int kLanesPerValue = 32 / N;
+  if (lane % kLanesPerValue == 0 && lane / kLanesPerValue < R) {
+    s.best_value[warp][lane / kLanesPerValue] = best.value;
+    s.best_index[warp][lane / kLanesPerValue] = best.index;
+  }
+  consumer_sync();
+  if (tid < R) {
+    Best block{-INFINITY, 0x7fffffff};
+#pragma unroll
+    for (int w = 0; w < kConsumerWarps; ++w) keep_better(block, s.best_value[w][tid], s.best_index[w][tid]);
+    m.lm_partial_value[in.partial * kMaxRows + tid] = block.value;
+    m.lm_partial_index[in.partial * kMaxRows + tid] = block.index;
   }
   __threadfence();
   consumer_sync();

@@ -5,7 +5,7 @@ package org.sparkllm.backend.megakernel;
  * layout). Matvec instructions use the tile fields, attention the row/head/split fields; -1 means "no
  * counter".
  *
- * @param firstTile first 4-row tile of the matrix
+ * @param firstTile first 16-row tile of the matrix
  * @param tileCount tiles, consecutive
  * @param row batch row (attention)
  * @param kvHead KV head whose group the query heads belong to (attention)

@@ -2,14 +2,16 @@ package org.sparkllm.backend.megakernel;
 
 /**
  * How weights are laid out for the megakernel (kernels/src/main/cuda/megakernel/mk_common.cuh holds the
- * same constants). A matrix of R rows and K columns becomes ceil(R / 4) tiles of 4 rows (rows past R
- * are zero); a tile is ceil(K / 2048) pages in column order, page c holding the tile's 4 rows × columns
- * [2048c, min(K, 2048c + 2048)) row-major. Every page is contiguous (16 KiB when full), so one 1-D
- * bulk copy brings it into shared memory, and tile t starts at element 4Kt.
+ * same constants). A matrix of R rows and K columns becomes ceil(R / 16) tiles of 16 rows (rows past R
+ * are zero); a tile is ceil(K / 512) pages in column order, page c holding the tile's 16 rows × columns
+ * [512c, min(K, 512c + 512)) row-major. Every page is contiguous (16 KiB when full), so one 1-D bulk
+ * copy brings it into shared memory, and tile t starts at element 16Kt. Consumer warp w owns rows 2w
+ * and 2w + 1 of every tile, contiguous in each page, so it sums them over the whole tile without the
+ * other warps.
  */
 public final class TileLayout {
-  public static final int TILE_ROWS = 4;
-  public static final int PAGE_COLUMNS = 2048;
+  public static final int TILE_ROWS = 16;
+  public static final int PAGE_COLUMNS = 512;
   public static final int PAGE_BYTES = TILE_ROWS * PAGE_COLUMNS * 2;
 
   private TileLayout() {}
@@ -33,8 +35,8 @@ public final class TileLayout {
    * that becomes row {@code tiledRow} of the megakernel's copy. The copy is ordered by KV group
    * (group g: its query heads, key head g, value head g), so attention on group g waits only for the
    * tiles of that group; inside a query or key head, rows 2i and 2i + 1 are the RoPE pair (i, i + D/2),
-   * so each 4-row tile holds two whole pairs and rotates them in its epilogue. Value heads keep their
-   * order.
+   * so each warp's two rows of a tile are one whole pair, rotated in its epilogue. Value heads keep
+   * their order.
    */
   public static int qkvSourceRow(ModelDims d, int tiledRow) {
     int dim = d.headDim();
@@ -67,7 +69,7 @@ public final class TileLayout {
     return tile * TILE_ROWS / d.qkvGroupRows();
   }
 
-  /** Tiles per KV group of the q/k/v matrix (whole: head_dim is a multiple of 4). */
+  /** Tiles per KV group of the q/k/v matrix (whole: head_dim is a multiple of 16). */
   public static int qkvTilesPerGroup(ModelDims d) {
     return d.qkvGroupRows() / TILE_ROWS;
   }

@@ -36,8 +36,9 @@ import org.sparkllm.safetensors.ModelTensors;
  * The megakernel against the CUDA backend's CUDA-graph decode path (itself tested against the CPU
  * reference and transformers): the same prompts prefilled on both, then decode steps with growing
  * contexts fed the reference's argmax, logits compared every step. Also: the watchdog, many steps in a
- * row, and decode time next to the graph path. Llama-3.2-1B-shaped runs use SPARKLLM_MEGAKERNEL_1B (a
- * checkpoint directory) when set, else generate the checkpoint into target/test-models.
+ * row, and decode time next to the graph path. Llama-3.2-1B- and 3B-shaped runs use SPARKLLM_MEGAKERNEL_1B
+ * and SPARKLLM_MEGAKERNEL_3B (checkpoint directories) when set, else generate the checkpoint into
+ * target/test-models.
  */
 @Tag("gpu")
 class MegakernelBackendGpuTest {
@@ -70,6 +71,12 @@ class MegakernelBackendGpuTest {
   @Test
   void logitsMatchTheGraphPathOnLlama1BAtBatch1And7() {
     compare(llama1b(), new int[] {1, 7}, STEPS);
+  }
+
+  /** Wider rows (hidden 3072, head_dim 128, groups of 3): 16 steps keep the 28 layers' run short. */
+  @Test
+  void logitsMatchTheGraphPathOnLlama3BAtBatch1() {
+    compare(llama3b(), new int[] {1}, 16);
   }
 
   @Test
@@ -238,6 +245,11 @@ class MegakernelBackendGpuTest {
   static Path llama1b() {
     String dir = System.getenv("SPARKLLM_MEGAKERNEL_1B");
     return dir != null && !dir.isBlank() ? Path.of(dir) : TestModels.of(ModelShape.LLAMA_3_2_1B);
+  }
+
+  static Path llama3b() {
+    String dir = System.getenv("SPARKLLM_MEGAKERNEL_3B");
+    return dir != null && !dir.isBlank() ? Path.of(dir) : TestModels.of(ModelShape.LLAMA_3_2_3B);
   }
 
   /**

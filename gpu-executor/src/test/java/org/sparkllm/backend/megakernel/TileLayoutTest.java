@@ -41,13 +41,29 @@ class TileLayoutTest {
   }
 
   @Test
-  void pagesCoverWholeRowsOfUpTo2048Columns() {
+  void pagesCoverSixteenRowsOfUpTo512Columns() {
     assertEquals(16384, TileLayout.PAGE_BYTES);
-    assertEquals(1, TileLayout.pagesPerTile(2048));
-    assertEquals(4, TileLayout.pagesPerTile(8192));
-    assertEquals(2, TileLayout.pagesPerTile(3072));
-    assertEquals(32064, TileLayout.tiles(128256));
-    assertEquals(2L * 4 * 3 * 100, TileLayout.tiledBytes(10, 100), "10 rows pad to 3 tiles");
+    assertEquals(TileLayout.TILE_ROWS, 8 * 2, "two rows for each of the 8 consumer warps");
+    assertEquals(4, TileLayout.pagesPerTile(2048));
+    assertEquals(16, TileLayout.pagesPerTile(8192));
+    assertEquals(6, TileLayout.pagesPerTile(3072));
+    assertEquals(3, TileLayout.pagesPerTile(1400), "a narrow last page");
+    assertEquals(8016, TileLayout.tiles(128256));
+    assertEquals(2L * 16 * 3 * 100, TileLayout.tiledBytes(40, 100), "40 rows pad to 3 tiles");
+  }
+
+  @Test
+  void everyKvGroupIsWholeTilesSoAWarpsRowPairIsOneRopePair() {
+    for (ModelDims d : new ModelDims[] {StreamBuilderTest.TINY, StreamBuilderTest.LLAMA_1B, StreamBuilderTest.LLAMA_3B,
+        StreamBuilderTest.WIDE_GROUPS}) {
+      assertEquals(0, d.qkvGroupRows() % TileLayout.TILE_ROWS, "no tile straddles two KV groups");
+      assertEquals(d.qkvGroupRows() / TileLayout.TILE_ROWS, TileLayout.qkvTilesPerGroup(d));
+      int[] source = TileLayout.qkvSourceRows(d);
+      int firstKeyRow = d.group() * d.headDim(); // group 0's key head, rows 2w and 2w + 1 of its tiles
+      for (int r = 0; r < d.headDim(); r += 2) {
+        assertEquals(source[firstKeyRow + r] + d.headDim() / 2, source[firstKeyRow + r + 1]);
+      }
+    }
   }
 
   @Test
