@@ -127,7 +127,7 @@ public final class MegakernelBenchmark {
     return new ForwardBatch(chunks);
   }
 
-  /** Batch-1 steps with the kernel's timestamps on: wait and work time per opcode, per step. */
+  /** Batch-1 steps with the kernel's timestamps on: per opcode, µs per instruction in each phase. */
   private static void breakdown(ObjectNode report, LlamaConfig config, ModelTensors tensors,
       CudaBackendOptions cudaOptions, int context) {
     try (MegakernelBackend mk = MegakernelBackend.load(config, tensors, cudaOptions,
@@ -141,8 +141,11 @@ public final class MegakernelBenchmark {
         InstructionTimings.Totals t = e.getValue();
         ObjectNode n = b.putObject(e.getKey().name());
         n.put("instructions_per_step", (double) t.instructions() / timings.steps());
-        n.put("wait_us_per_instruction", t.waitMicros() / t.instructions());
-        n.put("work_us_per_instruction", t.workMicros() / t.instructions());
+        n.put("dependency_wait_us", t.waitMicros() / t.instructions());
+        n.put("staging_us", t.stageMicros() / t.instructions());
+        n.put("page_wait_us", t.pageWaitMicros() / t.instructions());
+        n.put("compute_us", t.computeMicros() / t.instructions());
+        n.put("store_us", t.storeMicros() / t.instructions());
       }
       log("breakdown at batch 1:%n%s", timings);
     }

@@ -41,18 +41,20 @@ final class MegakernelReport {
     }
     JsonNode b = r.path("breakdown_batch1");
     if (b.size() > 0) {
-      md.append(String.format(Locale.ROOT, "%nWhere a batch-1 step goes (in-kernel %%globaltimer stamps, %d steps, "
-          + "%.1f µs/step with timing on): per instruction, the time spent waiting on its dependency counters "
-          + "and the time from ready to signalled (load, compute, store together).%n%n", b.path("steps").asLong(),
-          b.path("us_per_step_with_timing").asDouble()));
-      md.append("| opcode | instructions/step | wait µs/instr | work µs/instr |\n|---|---|---|---|\n");
+      md.append(String.format(Locale.ROOT, "%nWhere a batch-1 step goes (in-kernel %%globaltimer stamps of "
+          + "consumer thread 0, %d steps, %.1f µs/step with timing on), µs per instruction: waiting on dependency "
+          + "counters, staging inputs (RMSNorm, activations), waiting for weight pages, computing, and epilogues "
+          + "with the store and signal.%n%n", b.path("steps").asLong(), b.path("us_per_step_with_timing").asDouble()));
+      md.append("| opcode | per step | dependency wait | staging | page wait | compute | store + signal |\n"
+          + "|---|---|---|---|---|---|---|\n");
       for (Iterator<Map.Entry<String, JsonNode>> it = b.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         if (e.getValue().isObject()) {
           JsonNode n = e.getValue();
-          md.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f | %.2f |%n", e.getKey(),
-              n.path("instructions_per_step").asDouble(), n.path("wait_us_per_instruction").asDouble(),
-              n.path("work_us_per_instruction").asDouble()));
+          md.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |%n", e.getKey(),
+              n.path("instructions_per_step").asDouble(), n.path("dependency_wait_us").asDouble(),
+              n.path("staging_us").asDouble(), n.path("page_wait_us").asDouble(), n.path("compute_us").asDouble(),
+              n.path("store_us").asDouble()));
         }
       }
     }
