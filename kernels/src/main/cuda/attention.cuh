@@ -340,6 +340,99 @@ __device__ __forceinline__ void merge_state(float& m, float& l, float (&a)[N], f
   m = mx;
 }
 
+// One lane's part of flash decoding over keys [begin, end) of one KV head for H query heads (q scaled
+// by log2(e) / sqrt(D), 8 dims per lane): the lane group of a key holds LPK lanes; step `base` gives
+// this lane group keys base + u * KPS + first (u < U in flight). On return (m, l, acc) is the online
+// softmax state of the warp's keys, merged over its lane groups in a fixed order. kThroughL2 reads K/V
+// with ld.global.cg, for caches written earlier in the same launch (the megakernel); else through the
+// read-only path.
+template <int U, int H, int LPK, int KPS, bool kThroughL2>
+__device__ __forceinline__ void decode_key_range(const float (&q)[H][8], const char* k_base, const char* v_base,
+                                                 size_t key_bytes, int begin, int end, int first, float (&m)[H],
+                                                 float (&l)[H], float (&acc)[H][8]) {
+#pragma unroll
+  for (int j = 0; j < H; ++j) {
+    m[j] = -INFINITY;
+    l[j] = 0.f;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[j][i] = 0.f;
+  }
+  for (int base = begin; base < end; base += U * KPS) {
+    uint4 kr[U], vr[U];
+    bool valid[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int key = base + u * KPS + first;
+      valid[u] = key < end;
+      // Keys past the range re-read the range's last key (in bounds, cached) and are masked below.
+      const size_t off = (size_t)(valid[u] ? key : end - 1) * key_bytes;
+      const uint4* k = reinterpret_cast<const uint4*>(k_base + off);
+      const uint4* v = reinterpret_cast<const uint4*>(v_base + off);
+      kr[u] = kThroughL2 ? __ldcg(k) : __ldg(k);
+      vr[u] = kThroughL2 ? __ldcg(v) : __ldg(v);
+    }
+    float s[U][H];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      float kf[8];
+      bf16x8_to_float(kr[u], kf);
+#pragma unroll
+      for (int j = 0; j < H; ++j) {
+        float d = 0.f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) d = fmaf(q[j][i], kf[i], d);
+        s[u][j] = d;
+      }
+    }
+    // Dot products summed over the LPK lanes of a key (xor stays inside the aligned lane group).
+#pragma unroll
+    for (int off = 1; off < LPK; off <<= 1) {
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+#pragma unroll
+        for (int j = 0; j < H; ++j) s[u][j] += __shfl_xor_sync(0xffffffffu, s[u][j], off);
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < H; ++j) {
+      float mx = m[j];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        if (!valid[u]) s[u][j] = -INFINITY;
+        mx = fmaxf(mx, s[u][j]);
+      }
+      const float b = mx == -INFINITY ? 0.f : mx;
+      const float corr = ex2(m[j] - b);
+      m[j] = mx;
+      l[j] *= corr;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) acc[j][i] *= corr;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const float p = ex2(s[u][j] - b);
+        l[j] += p;
+        float vf[8];
+        bf16x8_to_float(vr[u], vf);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) acc[j][i] = fmaf(p, vf[i], acc[j][i]);
+      }
+    }
+  }
+  // Merge the lane groups of the warp (lanes with the same li hold the same dims).
+#pragma unroll
+  for (int off = LPK; off < 32; off <<= 1) {
+#pragma unroll
+    for (int j = 0; j < H; ++j) {
+      float a2[8];
+#pragma unroll
+      for (int i = 0; i < 8; ++i) a2[i] = __shfl_xor_sync(0xffffffffu, acc[j][i], off);
+      const float m2 = __shfl_xor_sync(0xffffffffu, m[j], off);
+      const float l2 = __shfl_xor_sync(0xffffffffu, l[j], off);
+      merge_state<8>(m[j], l[j], acc[j], m2, l2, a2);
+    }
+  }
+}
+
 // wsO: [maxRows][nH][splits][D] floats, wsML: [maxRows][nH][splits][2] (max, sum),
 // counters: [maxRows][gridDim.y] ints, zero between launches.
 template <int D>
@@ -403,87 +496,7 @@ __device__ __forceinline__ void attn_decode(const __nv_bfloat16* __restrict__ q,
   const char* vBase = vCache + slotOff;
 
   float acc[HG][8], m[HG], l[HG];
-#pragma unroll
-  for (int j = 0; j < HG; ++j) {
-    m[j] = -INFINITY;
-    l[j] = 0.f;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) acc[j][i] = 0.f;
-  }
-
-  for (int base = begin; base < end; base += U * KPS) {
-    uint4 kr[U], vr[U];
-    bool valid[U];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int key = base + u * KPS + warp * KPW + lg;
-      valid[u] = key < end;
-      // Keys past the range re-read the range's last key (in bounds, cached) and are masked below.
-      const size_t off = (size_t)(valid[u] ? key : end - 1) * keyBytes;
-      kr[u] = __ldg(reinterpret_cast<const uint4*>(kBase + off));
-      vr[u] = __ldg(reinterpret_cast<const uint4*>(vBase + off));
-    }
-    float s[U][HG];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      float kf[8];
-      bf16x8_to_float(kr[u], kf);
-#pragma unroll
-      for (int j = 0; j < HG; ++j) {
-        float d = 0.f;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) d = fmaf(qf[j][i], kf[i], d);
-        s[u][j] = d;
-      }
-    }
-    // Dot products summed over the LPK lanes of a key (xor stays inside the aligned lane group).
-#pragma unroll
-    for (int off = 1; off < LPK; off <<= 1) {
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-#pragma unroll
-        for (int j = 0; j < HG; ++j) s[u][j] += __shfl_xor_sync(0xffffffffu, s[u][j], off);
-      }
-    }
-#pragma unroll
-    for (int j = 0; j < HG; ++j) {
-      float mx = m[j];
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        if (!valid[u]) s[u][j] = -INFINITY;
-        mx = fmaxf(mx, s[u][j]);
-      }
-      const float b = mx == -INFINITY ? 0.f : mx;
-      const float corr = ex2(m[j] - b);
-      m[j] = mx;
-      l[j] *= corr;
-#pragma unroll
-      for (int i = 0; i < 8; ++i) acc[j][i] *= corr;
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const float p = ex2(s[u][j] - b);
-        l[j] += p;
-        float vf[8];
-        bf16x8_to_float(vr[u], vf);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) acc[j][i] = fmaf(p, vf[i], acc[j][i]);
-      }
-    }
-  }
-
-  // Merge the lane groups of the warp (lanes with the same li hold the same dims).
-#pragma unroll
-  for (int off = LPK; off < 32; off <<= 1) {
-#pragma unroll
-    for (int j = 0; j < HG; ++j) {
-      float a2[8];
-#pragma unroll
-      for (int i = 0; i < 8; ++i) a2[i] = __shfl_xor_sync(0xffffffffu, acc[j][i], off);
-      const float m2 = __shfl_xor_sync(0xffffffffu, m[j], off);
-      const float l2 = __shfl_xor_sync(0xffffffffu, l[j], off);
-      merge_state<8>(m[j], l[j], acc[j], m2, l2, a2);
-    }
-  }
+  decode_key_range<U, HG, LPK, KPS, false>(qf, kBase, vBase, keyBytes, begin, end, warp * KPW + lg, m, l, acc);
   if (lg == 0) {
 #pragma unroll
     for (int j = 0; j < HG; ++j) {

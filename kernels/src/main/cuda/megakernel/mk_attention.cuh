@@ -44,81 +44,9 @@ __device__ void attention_partial(Context& c, const Instruction& in, int begin, 
   const char* v_base = reinterpret_cast<const char*>(l.v_cache) + slot_offset;
 
   float acc[kMaxHeads][8], mx[kMaxHeads], sum[kMaxHeads];
-#pragma unroll
-  for (int j = 0; j < kMaxHeads; ++j) {
-    mx[j] = -INFINITY;
-    sum[j] = 0.f;
-#pragma unroll
-    for (int i = 0; i < 8; ++i) acc[j][i] = 0.f;
-  }
-  for (int base = begin; base < end; base += U * KPS) {
-    uint4 kr[U], vr[U];
-    bool valid[U];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int key = base + u * KPS + warp * KPW + lg;
-      valid[u] = key < end;
-      const size_t off = (size_t)(valid[u] ? key : end - 1) * key_bytes;  // in range, masked below
-      kr[u] = __ldcg(reinterpret_cast<const uint4*>(k_base + off));
-      vr[u] = __ldcg(reinterpret_cast<const uint4*>(v_base + off));
-    }
-    float sc[U][kMaxHeads];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      float kf[8];
-      bf16x8_to_float(kr[u], kf);
-#pragma unroll
-      for (int j = 0; j < kMaxHeads; ++j) {
-        float d = 0.f;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) d = fmaf(q[j][i], kf[i], d);
-        sc[u][j] = d;
-      }
-    }
-#pragma unroll
-    for (int o = 1; o < LPK; o <<= 1)
-#pragma unroll
-      for (int u = 0; u < U; ++u)
-#pragma unroll
-        for (int j = 0; j < kMaxHeads; ++j) sc[u][j] += __shfl_xor_sync(0xffffffffu, sc[u][j], o);
-#pragma unroll
-    for (int j = 0; j < kMaxHeads; ++j) {
-      float top = mx[j];
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        if (!valid[u]) sc[u][j] = -INFINITY;
-        top = fmaxf(top, sc[u][j]);
-      }
-      const float shift = top == -INFINITY ? 0.f : top;
-      const float correction = attn::ex2(mx[j] - shift);
-      mx[j] = top;
-      sum[j] *= correction;
-#pragma unroll
-      for (int i = 0; i < 8; ++i) acc[j][i] *= correction;
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const float p = attn::ex2(sc[u][j] - shift);
-        sum[j] += p;
-        float vf[8];
-        bf16x8_to_float(vr[u], vf);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) acc[j][i] = fmaf(p, vf[i], acc[j][i]);
-      }
-    }
-  }
-  // Lane groups of a warp hold the same dims: merge them, then the warps through shared memory.
-#pragma unroll
-  for (int o = LPK; o < 32; o <<= 1) {
-#pragma unroll
-    for (int j = 0; j < kMaxHeads; ++j) {
-      float a2[8];
-#pragma unroll
-      for (int i = 0; i < 8; ++i) a2[i] = __shfl_xor_sync(0xffffffffu, acc[j][i], o);
-      const float m2 = __shfl_xor_sync(0xffffffffu, mx[j], o);
-      const float l2 = __shfl_xor_sync(0xffffffffu, sum[j], o);
-      attn::merge_state<8>(mx[j], sum[j], acc[j], m2, l2, a2);
-    }
-  }
+  // Through L2: this step's K/V were appended by other SMs in this launch.
+  attn::decode_key_range<U, kMaxHeads, LPK, KPS, true>(q, k_base, v_base, key_bytes, begin, end, warp * KPW + lg, mx,
+                                                       sum, acc);
   if (lg == 0) {
 #pragma unroll
     for (int j = 0; j < kMaxHeads; ++j) {
