@@ -1,6 +1,6 @@
-// The ATTENTION instruction: one KV split of up to 4 query heads of one batch row, flash-decoding style
-// (as attention.cuh's attn_decode, which the CUDA backend runs): each split writes its partial softmax
-// state, and the last split of (row, head chunk) to arrive merges all of them in split order.
+// The ATTENTION instruction: a run of context splits of up to 4 query heads of one batch row, flash-decoding
+// style (as attention.cuh's attn_decode, which the CUDA backend runs): each split writes its partial softmax
+// state, and the last instruction of (row, head chunk) to arrive merges all of them in split order.
 //
 // K and V of this step's position were appended by QKV instructions of this launch on other SMs, so
 // every cache and query read is ld.global.cg (see mk_sync.cuh); positions past the row's length may be
@@ -10,83 +10,109 @@
 
 namespace mk {
 
+// The context splits and the key order within a split are the CUDA-graph path's (attn_decode), so the two
+// agree to the bit: its block is 4 warps over one split of up to 4 query heads, so warps 0-3 and 4-7 here
+// are two such blocks, each taking every other split of the instruction's run.
+constexpr int kHalfWarps = attn::Decode::kWarps;
+constexpr int kHalfThreads = kHalfWarps * 32;
+static_assert(kConsumerWarps == 2 * kHalfWarps && kMaxHeads == attn::Decode::kHeads, "two decode blocks");
+
+// One round: each half of the block computes one context split (keys [begin, end) of split `split`; none when
+// the range is empty) and writes
+// its fp32 partials (unnormalised o, max, sum), merged over the half's warps in their order.
 template <int D>
-__device__ void attention_partial(Context& c, const Instruction& in, int begin, int end) {
+__device__ void attention_round(Context& c, const Instruction& in, int split, int begin, int end) {
   constexpr int LPK = D / 8;          // lanes per key: 8 dims each
   constexpr int KPW = 32 / LPK;       // keys per warp per step
-  constexpr int KPS = kConsumerWarps * KPW;
-  constexpr int U = 4;                // steps in flight
+  constexpr int KPS = kHalfWarps * KPW;
+  constexpr int U = attn::Decode::kUnroll;
   const Model& m = *c.m;
   AttentionScratch& s = *reinterpret_cast<AttentionScratch*>(scratch(c.smem));
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int half = warp / kHalfWarps;
   const int lg = lane / LPK, li = lane % LPK;
   const int b = in.row, heads = in.head_count, head0 = in.head_begin;
-  const int kvh = in.kv_head;
-  const float scale = 1.4426950408889634f * rsqrtf((float)D);  // log2(e) / sqrt(D): softmax in base 2
 
-  float q[kMaxHeads][8];
-#pragma unroll
-  for (int j = 0; j < kMaxHeads; ++j) {
-    if (j < heads) {
-      bf16x8_to_float(__ldcg(reinterpret_cast<const uint4*>(m.query + (size_t)b * m.heads * D + (head0 + j) * D) + li),
-                      q[j]);
-#pragma unroll
-      for (int i = 0; i < 8; ++i) q[j][i] *= scale;
-    } else {
-#pragma unroll
-      for (int i = 0; i < 8; ++i) q[j][i] = 0.f;
-    }
-  }
-  const size_t key_bytes = (size_t)m.kv_heads * D * 2;
-  const size_t slot_offset = (size_t)c.step->slots[b] * m.slot_stride_bytes + (size_t)kvh * D * 2 + li * 16;
-  const Layer& l = m.layer[in.layer];
-  const char* k_base = reinterpret_cast<const char*>(l.k_cache) + slot_offset;
-  const char* v_base = reinterpret_cast<const char*>(l.v_cache) + slot_offset;
-
-  float acc[kMaxHeads][8], mx[kMaxHeads], sum[kMaxHeads];
-  // Through L2: this step's K/V were appended by other SMs in this launch.
-  attn::decode_key_range<U, kMaxHeads, LPK, KPS, true>(q, k_base, v_base, key_bytes, begin, end, warp * KPW + lg, mx,
-                                                       sum, acc);
-  if (lg == 0) {
+  if (begin < end) {
+    // log2(e) / sqrt(D) rounded once from double, as AttentionKernels computes it on the host.
+    const float scale = (float)(1.4426950408889634 / sqrt((double)D));
+    float q[kMaxHeads][8];
 #pragma unroll
     for (int j = 0; j < kMaxHeads; ++j) {
+      if (j < heads) {
+        bf16x8_to_float(
+            __ldcg(reinterpret_cast<const uint4*>(m.query + (size_t)b * m.heads * D + (head0 + j) * D) + li), q[j]);
 #pragma unroll
-      for (int i = 0; i < 8; ++i) s.o[warp][j][li * 8 + i] = acc[j][i];
-      if (li == 0) {
-        s.m[warp][j] = mx[j];
-        s.l[warp][j] = sum[j];
+        for (int i = 0; i < 8; ++i) q[j][i] *= scale;
+      } else {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) q[j][i] = 0.f;
+      }
+    }
+    const size_t key_bytes = (size_t)m.kv_heads * D * 2;
+    const size_t slot_offset = (size_t)c.step->slots[b] * m.slot_stride_bytes + (size_t)in.kv_head * D * 2 + li * 16;
+    const Layer& l = m.layer[in.layer];
+    const char* k_base = reinterpret_cast<const char*>(l.k_cache) + slot_offset;
+    const char* v_base = reinterpret_cast<const char*>(l.v_cache) + slot_offset;
+    float acc[kMaxHeads][8], mx[kMaxHeads], sum[kMaxHeads];
+    // Through L2: this step's K/V were appended by other SMs in this launch.
+    attn::decode_key_range<U, kMaxHeads, LPK, KPS, true>(q, k_base, v_base, key_bytes, begin, end,
+                                                         (warp % kHalfWarps) * KPW + lg, mx, sum, acc);
+    if (lg == 0) {
+#pragma unroll
+      for (int j = 0; j < kMaxHeads; ++j) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) s.o[warp][j][li * 8 + i] = acc[j][i];
+        if (li == 0) {
+          s.m[warp][j] = mx[j];
+          s.l[warp][j] = sum[j];
+        }
       }
     }
   }
   consumer_sync();
-  for (int e = tid; e < heads * D; e += kConsumerThreads) {
-    const int j = e / D, d = e % D;
-    float top = -INFINITY;
+  if (begin < end) {
+    const int w0 = half * kHalfWarps;
+    for (int e = tid % kHalfThreads; e < heads * D; e += kHalfThreads) {
+      const int j = e / D, d = e % D;
+      float top = -INFINITY;
 #pragma unroll
-    for (int w = 0; w < kConsumerWarps; ++w) top = fmaxf(top, s.m[w][j]);
-    float total = 0.f, o = 0.f;
+      for (int w = 0; w < kHalfWarps; ++w) top = fmaxf(top, s.m[w0 + w][j]);
+      float total = 0.f, o = 0.f;
 #pragma unroll
-    for (int w = 0; w < kConsumerWarps; ++w) {
-      const float cw = attn::ex2(s.m[w][j] - top);  // top is finite: the range holds a key
-      total = fmaf(s.l[w][j], cw, total);
-      o = fmaf(s.o[w][j][d], cw, o);
-    }
-    const size_t p = ((size_t)b * m.heads + head0 + j) * kMaxSplits + in.split;
-    m.attn_partial_o[p * D + d] = o;
-    if (d == 0) {
-      m.attn_partial_ml[2 * p] = top;
-      m.attn_partial_ml[2 * p + 1] = total;
+      for (int w = 0; w < kHalfWarps; ++w) {
+        const float cw = attn::ex2(s.m[w0 + w][j] - top);  // top is finite: the range holds a key
+        total = fmaf(s.l[w0 + w][j], cw, total);
+        o = fmaf(s.o[w0 + w][j][d], cw, o);
+      }
+      const size_t p = ((size_t)b * m.heads + head0 + j) * kMaxSplits + split;
+      m.attn_partial_o[p * D + d] = o;
+      if (d == 0) {
+        m.attn_partial_ml[2 * p] = top;
+        m.attn_partial_ml[2 * p + 1] = total;
+      }
     }
   }
+  consumer_sync();  // the scratch serves the next round
 }
 
-// Merges splits 0..used-1 of (row, head chunk) into the bf16 attention output.
+// Merges splits 0..used-1 of (row, head chunk) into the bf16 attention output, as attn_decode does: one split
+// is divided by its sum, more are weighed in split order.
 template <int D>
 __device__ void attention_merge(Context& c, const Instruction& in, int used) {
   const Model& m = *c.m;
   AttentionScratch& s = *reinterpret_cast<AttentionScratch*>(scratch(c.smem));
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int b = in.row, heads = in.head_count, head0 = in.head_begin;
+  if (used == 1) {
+    for (int e = tid; e < heads * D; e += kConsumerThreads) {
+      const int j = e / D, d = e % D;
+      const size_t p = ((size_t)b * m.heads + head0 + j) * kMaxSplits;
+      m.attention[(size_t)b * m.heads * D + (size_t)(head0 + j) * D + d] =
+          __float2bfloat16_rn(__ldcg(m.attn_partial_o + p * D + d) / __ldcg(m.attn_partial_ml + 2 * p + 1));
+    }
+    return;
+  }
   if (warp < heads) {  // warp j weighs head j's splits, lane s split s
     const size_t pj = ((size_t)b * m.heads + head0 + warp) * kMaxSplits;
     const float ms = lane < used ? __ldcg(m.attn_partial_ml + 2 * (pj + lane)) : -INFINITY;
@@ -119,9 +145,14 @@ __device__ void run_attention(Context& c, const Instruction& in) {
   const int len = live ? c.step->positions[b] + 1 : 0;
   const int per = (len + in.splits - 1) / in.splits;
   const int used = per > 0 ? (len + per - 1) / per : 0;  // non-empty splits, all leading
-  const int begin = in.split * per;
-  const int end = min(len, begin + per);
-  if (begin < end) attention_partial<D>(c, in, begin, end);
+  // This share's splits (Instruction.java): [share * splits / shares, (share + 1) * splits / shares).
+  const int first = in.split * in.splits / in.arrive_count, last = (in.split + 1) * in.splits / in.arrive_count;
+#pragma unroll 1
+  for (int round = first; round < last; round += 2) {
+    const int split = round + (int)threadIdx.x / kHalfThreads;
+    const int begin = split * per, end = split < last ? min(len, begin + per) : begin;
+    attention_round<D>(c, in, split, begin, end);
+  }
   __threadfence();
   consumer_sync();
   if (threadIdx.x == 0) {

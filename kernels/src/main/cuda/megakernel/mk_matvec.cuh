@@ -325,7 +325,10 @@ __device__ void seed_residual(const Context& c, const Instruction& in) {
   }
 }
 
-// Runs a matvec instruction: stage inputs, then every tile's pages, reductions and epilogues.
+// Runs a matvec instruction: stage inputs, then every tile's pages, reductions and epilogues. A row's sum runs
+// in the CUDA-graph path's order (gemm.cuh's matvec), so the two agree to the bit: lane l takes 16-byte
+// chunks l, l + 32, ... of each of the instruction's K parts (in.splits, whole pages each: StreamBuilder),
+// the warp sums each part with the same butterfly, and the parts add up in order.
 template <int R>
 __device__ void run_matvec(Context& c, const Instruction& in) {
   const Model& m = *c.m;
@@ -350,18 +353,21 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
   int columns;
   instruction_weights(in, m, columns);
   const int chunks = (columns + kPageColumns - 1) / kPageColumns;
+  const int part_pages = chunks / in.splits;
   const __nv_bfloat16* act = activations(c.smem);
   constexpr int N = kWarpRows * R;
   Best best{-INFINITY, 0x7fffffff};
 
   for (int t = 0; t < in.tile_count; ++t) {
     float acc[kWarpRows][R];
-#pragma unroll
-    for (int r = 0; r < kWarpRows; ++r)
-#pragma unroll
-      for (int b = 0; b < R; ++b) acc[r][b] = 0.f;
-
+    float total = 0.f;  // this lane's value (warp_reduce_scatter) summed over the parts so far
     for (int ch = 0; ch < chunks; ++ch) {
+      if (ch % part_pages == 0) {
+#pragma unroll
+        for (int r = 0; r < kWarpRows; ++r)
+#pragma unroll
+          for (int b = 0; b < R; ++b) acc[r][b] = 0.f;
+      }
       const unsigned slot = c.page % c.pages;
       const unsigned long long wait_start = timing_now(c);
       // A page that never lands (a loader fault) is recorded; the block then runs on and exits at the
@@ -399,14 +405,16 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
       __syncwarp();
       if (lane == 0) mbarrier_arrive(&h.empty[slot]);
       ++c.page;
+      if ((ch + 1) % part_pages == 0) {
+        float flat[N];
+#pragma unroll
+        for (int r = 0; r < kWarpRows; ++r)
+#pragma unroll
+          for (int b = 0; b < R; ++b) flat[r * R + b] = acc[r][b];
+        const float part = warp_reduce_scatter<N>(flat, lane);
+        total = ch + 1 == part_pages ? part : total + part;
+      }
     }
-
-    float flat[N];
-#pragma unroll
-    for (int r = 0; r < kWarpRows; ++r)
-#pragma unroll
-      for (int b = 0; b < R; ++b) flat[r * R + b] = acc[r][b];
-    const float total = warp_reduce_scatter<N>(flat, lane);
     const unsigned long long epilogue_start = timing_now(c);
     epilogue<R>(c, in, lane, total, (in.first_tile + t) * kTileRows + warp * kWarpRows, best);
     epilogue_ns += timing_now(c) - epilogue_start;

@@ -24,10 +24,11 @@ public final class AttentionKernels implements AutoCloseable {
   /** Query tokens per prefill tile (the kernel's CTA covers 4 warps x 16 rows). */
   public static final int TILE_TOKENS = 64;
   private static final int THREADS = 128;
-  private static final int DECODE_HEADS_PER_BLOCK = 4;
+  /** Query heads one decode block serves (its accumulators are sized for this many). */
+  public static final int DECODE_HEADS_PER_BLOCK = 4;
   private static final int MAX_SPLITS = 32;
-  /** Decode blocks wanted per multiprocessor: a few resident blocks of 128 threads keep loads in flight. */
-  private static final int DECODE_BLOCKS_PER_SM = 4;
+  /** Decode splits per SM a (row, KV head, head chunk) can have to itself ({@link #decodeSplits}). */
+  private static final int SPLITS_PER_SM = 2;
   private static final double LOG2E = 1.4426950408889634;
 
   private final int numHeads;
@@ -126,15 +127,25 @@ public final class AttentionKernels implements AutoCloseable {
   }
 
   /**
-   * Key splits for a decode launch of {@code maxRows} rows: enough blocks for a few per multiprocessor
-   * (one split when the rows alone fill the GPU), at most 32. Chosen per launch size rather than once, so a
-   * batch-1 graph still spreads a long context over the GPU while a large batch skips the merge; the
-   * same maxRows always gives the same splits, so results are deterministic.
+   * Key splits for a decode launch of {@code maxRows} rows ({@link #decodeSplits}). Chosen per launch size
+   * rather than once, so a batch-1 graph still spreads a long context over the GPU while a large batch skips
+   * the merge; the same maxRows always gives the same splits, so results are deterministic.
    */
   public int splitsFor(int maxRows) {
-    long blocks = (long) maxRows * numKvHeads * headChunks;
-    long wanted = ((long) DECODE_BLOCKS_PER_SM * multiprocessors + blocks - 1) / blocks;
-    return (int) Math.max(1, Math.min(MAX_SPLITS, wanted));
+    return decodeSplits(maxRows, numKvHeads, headChunks, multiprocessors);
+  }
+
+  /**
+   * Key splits of each (row, KV head, head chunk) for {@code maxRows} rows on {@code multiprocessors} SMs:
+   * two for each SM the chunk can have to itself, 2 · ⌊SMs / (rows · KV heads · chunks)⌋, at least 1 and at
+   * most 32. Pairs, because the megakernel runs two of this kernel's 4-warp blocks side by side in one SM
+   * and shares each chunk's splits out to about one SM each (org.sparkllm.backend.megakernel.StreamBuilder):
+   * with the same splits the two paths sum keys in the same order and agree to the bit.
+   */
+  public static int decodeSplits(int maxRows, int kvHeads, int headChunks, int multiprocessors) {
+    long blocks = (long) maxRows * kvHeads * headChunks;
+    long perSm = multiprocessors / blocks;
+    return (int) Math.max(1, Math.min(MAX_SPLITS, SPLITS_PER_SM * perSm));
   }
 
   /**

@@ -238,19 +238,27 @@ public final class GemmKernels implements AutoCloseable {
 
   private void runMatvec(CudaStream stream, long a, int lda, long w, long out, int ldc, int m, int n, int k,
       int mode) {
-    int pairs = n / 2;
-    int chunks = k / 8;
-    // Split each W row pair's K range over more warps (summed in a fixed order in the block) when there are
-    // too few pairs to keep enough loads in flight, e.g. N = 2048, K = 8192.
-    int kparts = 1;
-    while (kparts < MATVEC_WARPS && (long) pairs * kparts < (long) MATVEC_WARPS_PER_SM * multiprocessors
-        && chunks / (kparts * 2) >= MATVEC_MIN_CHUNKS_PER_PART) {
-      kparts *= 2;
-    }
-    int blocks = ceilDiv(pairs, MATVEC_WARPS / kparts);
+    int kparts = matvecKParts(n, k, multiprocessors);
+    int blocks = ceilDiv(n / 2, MATVEC_WARPS / kparts);
     matvec[m].launch(new LaunchShape(blocks, 1, 1, MATVEC_THREADS, 1, 1, 0), stream,
         new KernelArgs().addLong(a).addInt(lda).addLong(w).addLong(out).addInt(ldc).addInt(n).addInt(k).addInt(mode)
             .addInt(kparts));
+  }
+
+  /**
+   * Equal K ranges the matvec (M <= 8) sums each W row pair over before adding them in part order: more than
+   * one when there are too few pairs to keep enough loads in flight, e.g. N = 2048, K = 8192. The megakernel
+   * asks too, to sum in the same order (org.sparkllm.backend.megakernel.StreamBuilder).
+   */
+  public static int matvecKParts(int n, int k, int multiprocessors) {
+    long pairs = n / 2;
+    int chunks = k / 8;
+    int kparts = 1;
+    while (kparts < MATVEC_WARPS && pairs * kparts < (long) MATVEC_WARPS_PER_SM * multiprocessors
+        && chunks / (kparts * 2) >= MATVEC_MIN_CHUNKS_PER_PART) {
+      kparts *= 2;
+    }
+    return kparts;
   }
 
   private boolean usesWgmma(int n) {

@@ -11,8 +11,11 @@ package org.sparkllm.backend.megakernel;
  * @param kvHead KV head whose group the query heads belong to (attention)
  * @param headBegin first query head (attention)
  * @param headCount query heads, at most {@link StreamBuilder#MAX_HEADS} (attention)
- * @param split this instruction's share of the context (attention)
- * @param splits shares the context of (row, head chunk) is cut into (attention)
+ * @param split index of this instruction among the {@code arriveCount} that share (row, head chunk): it
+ *     takes the context splits [split · splits / arriveCount, (split + 1) · splits / arriveCount) (attention)
+ * @param splits (attention) context splits of (row, head chunk), the CUDA-graph path's count, so both sum
+ *     keys in the same order; (matvec) K parts the graph path's matvec sums each row over separately
+ *     before adding them in order, which the megakernel copies for the same reason
  * @param waitOn counter to wait for before starting, or -1
  * @param waitCount producers of {@code waitOn} per step: the wait ends at (epoch + 1) · waitCount
  * @param signal counter to add 1 to when done, or -1
@@ -25,14 +28,26 @@ public record Instruction(Opcode op, int layer, int firstTile, int tileCount, in
     int partial) {
   public static final int WORDS = 16;
 
-  static Instruction matvec(Opcode op, int layer, int firstTile, int tileCount, int wait, int waitCount, int signal) {
-    return new Instruction(op, layer, firstTile, tileCount, 0, 0, 0, 0, 0, 0, wait, waitCount, signal, -1, 0, 0);
+  static Instruction matvec(Opcode op, int layer, int firstTile, int tileCount, int kParts, int wait, int waitCount,
+      int signal) {
+    return new Instruction(op, layer, firstTile, tileCount, 0, 0, 0, 0, 0, kParts, wait, waitCount, signal, -1, 0,
+        0);
   }
 
   static Instruction attention(int layer, int row, int kvHead, int headBegin, int headCount, int split, int splits,
-      int wait, int waitCount, int signal, int arrive) {
+      int shares, int wait, int waitCount, int signal, int arrive) {
     return new Instruction(Opcode.ATTENTION, layer, 0, 0, row, kvHead, headBegin, headCount, split, splits, wait,
-        waitCount, signal, arrive, splits, 0);
+        waitCount, signal, arrive, shares, 0);
+  }
+
+  /** Attention: the first context split this instruction takes. */
+  public int firstSplit() {
+    return (int) ((long) split * splits / arriveCount);
+  }
+
+  /** Attention: one past the last context split this instruction takes. */
+  public int endSplit() {
+    return (int) ((long) (split + 1) * splits / arriveCount);
   }
 
   Instruction withArrival(int arrive, int arriveCount, int partial) {

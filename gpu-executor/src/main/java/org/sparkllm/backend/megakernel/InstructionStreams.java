@@ -10,11 +10,11 @@ import java.util.List;
  * @param streams one list per block (SM), in execution order
  * @param producersPerStep for each counter, the additions it receives per step (a wait counter's
  *     producers, an arrival counter's arrivals)
- * @param splits context splits of each attention (row, head chunk)
+ * @param attentionShares attention instructions per (row, head chunk), sharing out its context splits
  * @param lmPartials LM-head instructions: slots of per-block argmax partials
  */
 public record InstructionStreams(ModelDims dims, int rows, List<List<Instruction>> streams, int[] producersPerStep,
-    int splits, int lmPartials) {
+    int attentionShares, int lmPartials) {
 
   public int blocks() {
     return streams.size();

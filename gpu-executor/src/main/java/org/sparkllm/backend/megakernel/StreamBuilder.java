@@ -2,17 +2,24 @@ package org.sparkllm.backend.megakernel;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.sparkllm.backend.cuda.AttentionKernels;
+import org.sparkllm.backend.cuda.GemmKernels;
 
 /**
  * Builds the per-SM instruction streams of one batch bucket, once; every step of that bucket reuses
  * them. Each matvec phase gives every SM a contiguous run of tiles (runs differ by at most one tile);
  * q/k/v runs are cut at KV-group boundaries so each instruction signals its group's counter and
  * attention on a group waits for that group only. Attention gets rows × KV heads × head chunks ×
- * splits instructions, the splits chosen so that this is about one per SM.
+ * shares instructions, the shares chosen so that this is about one per SM.
+ *
+ * <p>Where the CUDA-graph path sums in an order of its own choosing, the streams tell the kernel to sum in
+ * the same order, so that the two agree to the bit where nothing else differs: each matvec instruction
+ * carries the graph matvec's K parts ({@link GemmKernels#matvecKParts}), and attention cuts contexts into
+ * the graph's splits ({@link AttentionKernels#decodeSplits}), each share taking a run of them.
  */
 public final class StreamBuilder {
-  /** Query heads one attention instruction serves (its accumulators are sized for this many). */
-  public static final int MAX_HEADS = 4;
+  /** Query heads one attention instruction serves, as one block of the graph path's decode attention. */
+  public static final int MAX_HEADS = AttentionKernels.DECODE_HEADS_PER_BLOCK;
   /** Most context splits: the merge gives each split one lane of a warp. */
   public static final int MAX_SPLITS = 32;
 
@@ -44,19 +51,38 @@ public final class StreamBuilder {
     return (d.group() + MAX_HEADS - 1) / MAX_HEADS;
   }
 
-  /** Splits per (row, KV head, head chunk): enough instructions to give every SM about one. */
-  static int splits(ModelDims d, int blocks, int rows) {
+  /**
+   * Attention instructions per (row, KV head, head chunk): enough to give every SM about one, and no more
+   * than the context splits they share out.
+   */
+  static int shares(ModelDims d, int blocks, int rows) {
     int groups = rows * d.kvHeads() * headChunks(d);
-    return Math.max(1, Math.min(MAX_SPLITS, blocks / groups));
+    return Math.max(1, Math.min(contextSplits(d, blocks, rows), blocks / groups));
+  }
+
+  /** The graph path's context splits for a decode step of {@code rows} rows on {@code blocks} SMs. */
+  static int contextSplits(ModelDims d, int blocks, int rows) {
+    return AttentionKernels.decodeSplits(rows, d.kvHeads(), headChunks(d), blocks);
+  }
+
+  /**
+   * K parts for {@code m}'s instructions: the graph matvec's, where each part is whole pages (a lane then
+   * sums the same 16-byte chunks in the same order); otherwise 1, and the two paths sum differently.
+   */
+  static int kParts(Matrix m, ModelDims d, int blocks) {
+    int k = m.columns(d);
+    int parts = GemmKernels.matvecKParts(m.rows(d), k, blocks);
+    return k % (parts * TileLayout.PAGE_COLUMNS) == 0 ? parts : 1;
   }
 
   private InstructionStreams build() {
     int layers = dims.layers();
-    int splits = splits(dims, blocks, rows);
+    int shares = shares(dims, blocks, rows);
+    int contextSplits = contextSplits(dims, blocks, rows);
     int previousDown = -1;
     for (int l = 0; l < layers; l++) {
       int[] qkvDone = qkv(l, previousDown);
-      int attentionDone = attention(l, qkvDone, splits);
+      int attentionDone = attention(l, qkvDone, shares, contextSplits);
       int oDone = matvecPhase(Opcode.O_PROJ, l, attentionDone);
       int gateUpDone = matvecPhase(Opcode.GATE_UP, l, oDone);
       previousDown = matvecPhase(Opcode.DOWN, l, gateUpDone);
@@ -64,7 +90,7 @@ public final class StreamBuilder {
     int lmPartials = lmHead(previousDown);
     int[] perStep = producers.stream().mapToInt(Integer::intValue).toArray();
     List<List<Instruction>> frozen = streams.stream().map(List::copyOf).toList();
-    return new InstructionStreams(dims, rows, frozen, perStep, splits, lmPartials);
+    return new InstructionStreams(dims, rows, frozen, perStep, shares, lmPartials);
   }
 
   private int counter() {
@@ -102,14 +128,15 @@ public final class StreamBuilder {
       while (from < to) {
         int group = from / perGroup;
         int end = Math.min(to, (group + 1) * perGroup);
-        add(b, Instruction.matvec(Opcode.QKV, layer, from, end - from, wait, waitCount, done[group]));
+        add(b, Instruction.matvec(Opcode.QKV, layer, from, end - from, kParts(Matrix.QKV, dims, blocks), wait,
+            waitCount, done[group]));
         from = end;
       }
     }
     return done;
   }
 
-  private int attention(int layer, int[] qkvDone, int splits) {
+  private int attention(int layer, int[] qkvDone, int shares, int contextSplits) {
     int done = counter();
     int chunks = headChunks(dims);
     int group = dims.group();
@@ -120,9 +147,9 @@ public final class StreamBuilder {
           int arrive = counter();
           int headBegin = g * group + c * MAX_HEADS;
           int headCount = Math.min(MAX_HEADS, group - c * MAX_HEADS);
-          for (int s = 0; s < splits; s++) {
-            add(next++ % blocks, Instruction.attention(layer, row, g, headBegin, headCount, s, splits, qkvDone[g],
-                waitCount(qkvDone[g]), done, arrive));
+          for (int s = 0; s < shares; s++) {
+            add(next++ % blocks, Instruction.attention(layer, row, g, headBegin, headCount, s, contextSplits, shares,
+                qkvDone[g], waitCount(qkvDone[g]), done, arrive));
             producers.set(arrive, producers.get(arrive) + 1);
           }
         }
@@ -139,7 +166,8 @@ public final class StreamBuilder {
       int from = (int) first(b, tiles);
       int to = (int) first(b + 1, tiles);
       if (to > from) {
-        add(b, Instruction.matvec(op, layer, from, to - from, wait, waitCount, done));
+        add(b, Instruction.matvec(op, layer, from, to - from, kParts(op.matrix(), dims, blocks), wait, waitCount,
+            done));
       }
     }
     return done;
@@ -160,7 +188,8 @@ public final class StreamBuilder {
     int waitCount = waitCount(wait);
     for (int i = 0; i < runs.size(); i++) {
       int[] r = runs.get(i);
-      add(r[0], Instruction.matvec(Opcode.LM_HEAD, 0, r[1], r[2] - r[1], wait, waitCount, -1)
+      add(r[0], Instruction.matvec(Opcode.LM_HEAD, 0, r[1], r[2] - r[1], kParts(Matrix.LM_HEAD, dims, blocks), wait,
+          waitCount, -1)
           .withArrival(arrive, runs.size(), i));
     }
     producers.set(arrive, runs.size());

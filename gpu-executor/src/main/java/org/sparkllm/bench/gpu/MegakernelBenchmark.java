@@ -32,7 +32,7 @@ import org.sparkllm.safetensors.ModelTensors;
  * <pre>
  * java -cp ... org.sparkllm.bench.gpu.MegakernelBenchmark [--model DIR | --models-dir DIR]
  *     [--out-dir docs/perf] [--name megakernel] [--batches 1,8,64,256] [--context 512]
- *     [--prompts 2048] [--input-len 256] [--output-len 256]
+ *     [--prompts 2048] [--input-len 256] [--output-len 256] [--breakdown-batches 1]
  * </pre>
  */
 public final class MegakernelBenchmark {
@@ -51,6 +51,7 @@ public final class MegakernelBenchmark {
     int prompts = Integer.parseInt(o.getOrDefault("prompts", "2048"));
     int inputLen = Integer.parseInt(o.getOrDefault("input-len", "256"));
     int outputLen = Integer.parseInt(o.getOrDefault("output-len", "256"));
+    List<Integer> breakdownBatches = BenchCli.ints(o.getOrDefault("breakdown-batches", "1"));
 
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode report = json.createObjectNode();
@@ -66,7 +67,9 @@ public final class MegakernelBenchmark {
     CudaBackendOptions cudaOptions = new CudaBackendOptions(0, 256, 8192, 4096, 0.9, true);
     try (ModelTensors tensors = ModelTensors.open(model)) {
       decodeSteps(report, config, tensors, cudaOptions, batches, context);
-      breakdown(report, config, tensors, cudaOptions, context);
+      for (int batch : breakdownBatches) {
+        breakdown(report, config, tensors, cudaOptions, batch, context);
+      }
     }
     if (prompts > 0) {
       for (String device : List.of("cuda:0", "megakernel:0")) {
@@ -127,14 +130,14 @@ public final class MegakernelBenchmark {
     return new ForwardBatch(chunks);
   }
 
-  /** Batch-1 steps with the kernel's timestamps on: per opcode, µs per instruction in each phase. */
+  /** Steps with the kernel's timestamps on: per opcode, µs per instruction in each phase. */
   private static void breakdown(ObjectNode report, LlamaConfig config, ModelTensors tensors,
-      CudaBackendOptions cudaOptions, int context) {
+      CudaBackendOptions cudaOptions, int batch, int context) {
     try (MegakernelBackend mk = MegakernelBackend.load(config, tensors, cudaOptions,
         MegakernelOptions.defaults().withTiming(true))) {
-      DecodeLatency.Result timed = DecodeLatency.measure(mk, 1, context, 5, 50, 43);
+      DecodeLatency.Result timed = DecodeLatency.measure(mk, batch, context, 5, 50, 43);
       InstructionTimings timings = mk.timings();
-      ObjectNode b = report.putObject("breakdown_batch1");
+      ObjectNode b = report.putObject("breakdown_batch" + batch);
       b.put("steps", timings.steps());
       b.put("us_per_step_with_timing", timed.medianMicros());
       for (Map.Entry<Opcode, InstructionTimings.Totals> e : timings.perOpcode().entrySet()) {
@@ -147,7 +150,7 @@ public final class MegakernelBenchmark {
         n.put("compute_us", t.computeMicros() / t.instructions());
         n.put("store_us", t.storeMicros() / t.instructions());
       }
-      log("breakdown at batch 1:%n%s", timings);
+      log("breakdown at batch %d:%n%s", batch, timings);
     }
   }
 

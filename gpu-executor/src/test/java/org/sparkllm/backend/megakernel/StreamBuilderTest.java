@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import org.sparkllm.backend.cuda.AttentionKernels;
+import org.sparkllm.backend.cuda.GemmKernels;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -128,7 +130,7 @@ class StreamBuilderTest {
     int expected = 0;
     for (Opcode op : Opcode.values()) {
       int perLayer = op == Opcode.ATTENTION
-          ? rows * d.heads() * s.splits()
+          ? rows * d.heads() * s.attentionShares()
           : TileLayout.tiles(op.matrix().rows(d));
       expected += op == Opcode.LM_HEAD ? perLayer : perLayer * d.layers();
     }
@@ -179,12 +181,59 @@ class StreamBuilderTest {
   }
 
   @Test
-  void attentionSplitsGiveEverySmAboutOneInstruction() {
-    assertEquals(16, StreamBuilder.build(LLAMA_1B, 132, 1).splits());
-    assertEquals(2, StreamBuilder.build(LLAMA_1B, 132, 8).splits());
-    assertEquals(StreamBuilder.MAX_SPLITS, StreamBuilder.build(TINY, 132, 1).splits());
-    assertEquals(1, StreamBuilder.build(TINY, 7, 8).splits());
+  void attentionSharesGiveEverySmAboutOneInstruction() {
+    assertEquals(16, StreamBuilder.build(LLAMA_1B, 132, 1).attentionShares());
+    assertEquals(2, StreamBuilder.build(LLAMA_1B, 132, 8).attentionShares());
+    assertEquals(StreamBuilder.MAX_SPLITS, StreamBuilder.build(TINY, 132, 1).attentionShares());
+    assertEquals(1, StreamBuilder.build(TINY, 7, 8).attentionShares());
     assertEquals(2, StreamBuilder.headChunks(WIDE_GROUPS));
+  }
+
+  /**
+   * The graph path's splits (32 at batch 1 on 132 SMs, 4 at batch 8) are shared out whole, in order, at most
+   * two per instruction: its two halves take one each, so an instruction runs one round.
+   */
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void attentionSharesTakeEachOfTheGraphPathsContextSplitsOnce(ModelDims d, int blocks, int rows) {
+    int splits = AttentionKernels.decodeSplits(rows, d.kvHeads(), StreamBuilder.headChunks(d), blocks);
+    Map<String, List<Instruction>> byGroup = new HashMap<>();
+    for (List<Instruction> stream : StreamBuilder.build(d, blocks, rows).streams()) {
+      for (Instruction i : stream) {
+        if (i.op() == Opcode.ATTENTION) {
+          assertEquals(splits, i.splits());
+          byGroup.computeIfAbsent(i.layer() + " " + i.row() + " " + i.headBegin(), k -> new ArrayList<>()).add(i);
+        }
+      }
+    }
+    byGroup.forEach((group, shares) -> {
+      shares.sort(java.util.Comparator.comparingInt(Instruction::split));
+      int next = 0;
+      for (Instruction share : shares) {
+        assertEquals(next, share.firstSplit(), group);
+        assertTrue(share.endSplit() > share.firstSplit(), group + " share " + share.split() + " is empty");
+        assertTrue(share.endSplit() - share.firstSplit() <= 2, group + " share " + share.split() + " takes more");
+        next = share.endSplit();
+      }
+      assertEquals(splits, next, group);
+    });
+  }
+
+  @Test
+  void matvecsSumOverTheGraphPathsKPartsWherePartsAreWholePages() {
+    Map<Opcode, Integer> parts = new java.util.EnumMap<>(Opcode.class);
+    for (List<Instruction> stream : StreamBuilder.build(LLAMA_1B, 132, 1).streams()) {
+      for (Instruction i : stream) {
+        if (i.op() != Opcode.ATTENTION) {
+          parts.put(i.op(), i.splits());
+        }
+      }
+    }
+    assertEquals(Map.of(Opcode.QKV, 2, Opcode.O_PROJ, 2, Opcode.GATE_UP, 1, Opcode.DOWN, 8, Opcode.LM_HEAD, 1), parts);
+    // The graph sums 2,560 columns in 2 parts; 1,280 would split a page, so the megakernel sums one part.
+    ModelDims wideDown = new ModelDims(512, 1, 8, 2, 64, 2560, 1000);
+    assertEquals(2, GemmKernels.matvecKParts(512, 2560, 132));
+    assertEquals(1, StreamBuilder.kParts(Matrix.DOWN, wideDown, 132));
   }
 
   @Test
@@ -206,7 +255,7 @@ class StreamBuilderTest {
       noWait.add(copy);
     }
     InstructionStreams racy = new InstructionStreams(good.dims(), good.rows(), noWait, good.producersPerStep(),
-        good.splits(), good.lmPartials());
+        good.attentionShares(), good.lmPartials());
     assertFalse(StreamChecks.unorderedConflicts(racy).isEmpty(), "a down projection that does not wait races");
 
     List<List<Instruction>> reversed = new ArrayList<>();
@@ -216,7 +265,7 @@ class StreamBuilderTest {
       reversed.add(copy);
     }
     InstructionStreams stuck = new InstructionStreams(good.dims(), good.rows(), reversed, good.producersPerStep(),
-        good.splits(), good.lmPartials());
+        good.attentionShares(), good.lmPartials());
     assertNotNull(StreamChecks.simulate(stuck, 1, 1), "streams in reverse phase order deadlock");
   }
 
