@@ -153,9 +153,9 @@ __device__ void run_attention(Context& c, const Instruction& in) {
     const int begin = split * per, end = split < last ? min(len, begin + per) : begin;
     attention_round<D>(c, in, split, begin, end);
   }
-  __threadfence();
   consumer_sync();
-  if (threadIdx.x == 0) {
+  if (threadIdx.x == 0) {  // release of the whole block's partials (mk_sync.cuh)
+    __threadfence();
     const unsigned old = add_acq_rel(c.counters + in.arrive, 1);
     h.last_arrival = old == c.epoch * (unsigned)in.arrive_count + (unsigned)in.arrive_count - 1;
   }

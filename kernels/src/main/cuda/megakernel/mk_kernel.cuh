@@ -40,10 +40,12 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
     } else {
       run_matvec<R>(c, in);
     }
-    // Release: every thread's stores, then the barrier, then thread 0's add (mk_sync.cuh).
-    __threadfence();
+    // Release: every thread's stores, then the barrier, then thread 0's fence and add (mk_sync.cuh).
     consumer_sync();
-    if (tid == 0 && in.signal >= 0) atomicAdd(c.counters + in.signal, 1u);
+    if (tid == 0 && in.signal >= 0) {
+      __threadfence();
+      atomicAdd(c.counters + in.signal, 1u);
+    }
     record_time(c, kTimeEnd);
   }
 }

@@ -442,9 +442,9 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
     m.lm_partial_value[in.partial * kMaxRows + tid] = block.value;
     m.lm_partial_index[in.partial * kMaxRows + tid] = block.index;
   }
-  __threadfence();
   consumer_sync();
-  if (tid == 0) {
+  if (tid == 0) {  // release of the whole block's partials (mk_sync.cuh)
+    __threadfence();
     const unsigned old = add_acq_rel(c.counters + in.arrive, 1);
     h.last_arrival = old == c.epoch * (unsigned)in.arrive_count + (unsigned)in.arrive_count - 1;
   }

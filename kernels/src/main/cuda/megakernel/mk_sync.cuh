@@ -2,9 +2,11 @@
 // watchdog, and the shared-memory page ring's mbarriers and bulk copies.
 //
 // Memory ordering between SMs (PTX memory model, gpu scope):
-//   producer: every consumer thread stores its outputs, runs __threadfence() (fence.sc.gpu), then the
-//             consumer barrier; thread 0 adds 1 to the counter. The fences order each thread's stores
-//             before the barrier, the barrier orders them before thread 0's add.
+//   producer: every consumer thread stores its outputs, then the consumer barrier; then thread 0 alone
+//             runs __threadfence() (fence.sc.gpu) and adds 1 to the counter. The barrier orders every
+//             thread's stores before thread 0's fence (causality order is transitive: CTA-scope
+//             synchronisation, then a gpu-scope release; cooperative groups' grid sync relies on the
+//             same), so one fence per instruction does what one per thread did.
 //   consumer: thread 0 spins on ld.acquire.gpu until the counter reaches its target, then the consumer
 //             barrier orders the acquire before every thread's loads. Those loads are ld.global.cg
 //             (L2, never the SM's non-coherent L1/texture path), so no stale line can be read.

@@ -39,26 +39,32 @@ final class MegakernelReport {
             n.path("on_megakernel").asBoolean() ? "yes" : "no (graph path)"));
       }
     }
-    JsonNode b = r.path("breakdown_batch1");
-    if (b.size() > 0) {
-      md.append(String.format(Locale.ROOT, "%nWhere a batch-1 step goes (in-kernel %%globaltimer stamps of "
-          + "consumer thread 0, %d steps, %.1f µs/step with timing on), µs per instruction: waiting on dependency "
-          + "counters, staging inputs (RMSNorm, activations), waiting for weight pages, computing, and epilogues "
-          + "with the store and signal.%n%n", b.path("steps").asLong(), b.path("us_per_step_with_timing").asDouble()));
-      md.append("| opcode | per step | dependency wait | staging | page wait | compute | store + signal |\n"
-          + "|---|---|---|---|---|---|---|\n");
-      for (Iterator<Map.Entry<String, JsonNode>> it = b.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
-        if (e.getValue().isObject()) {
-          JsonNode n = e.getValue();
-          md.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |%n", e.getKey(),
-              n.path("instructions_per_step").asDouble(), n.path("dependency_wait_us").asDouble(),
-              n.path("staging_us").asDouble(), n.path("page_wait_us").asDouble(), n.path("compute_us").asDouble(),
-              n.path("store_us").asDouble()));
-        }
+    for (Iterator<Map.Entry<String, JsonNode>> it = r.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getKey().startsWith("breakdown_batch")) {
+        breakdown(md, e.getKey().substring("breakdown_batch".length()), e.getValue());
       }
     }
     offlineWorkload(md, r);
     return md.toString();
+  }
+
+  private static void breakdown(StringBuilder md, String batch, JsonNode b) {
+    md.append(String.format(Locale.ROOT, "%nWhere a batch-%s step goes (in-kernel %%globaltimer stamps of "
+        + "consumer thread 0, %d steps, %.1f µs/step with timing on), µs per instruction: waiting on dependency "
+        + "counters, staging inputs (RMSNorm, activations), waiting for weight pages, computing, and epilogues "
+        + "with the store and signal.%n%n", batch, b.path("steps").asLong(), b.path("us_per_step_with_timing").asDouble()));
+    md.append("| opcode | per step | dependency wait | staging | page wait | compute | store + signal |\n"
+        + "|---|---|---|---|---|---|---|\n");
+    for (Iterator<Map.Entry<String, JsonNode>> it = b.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getValue().isObject()) {
+        JsonNode n = e.getValue();
+        md.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |%n", e.getKey(),
+            n.path("instructions_per_step").asDouble(), n.path("dependency_wait_us").asDouble(),
+            n.path("staging_us").asDouble(), n.path("page_wait_us").asDouble(), n.path("compute_us").asDouble(),
+            n.path("store_us").asDouble()));
+      }
+    }
   }
 }

@@ -1,0 +1,24 @@
+package org.sparkllm.bench.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+
+class MegakernelReportTest {
+  @Test
+  void everyBatchWithABreakdownGetsItsTable() {
+    ObjectNode r = new ObjectMapper().createObjectNode();
+    r.put("gpu", "NVIDIA H100 80GB HBM3").put("checkpoint", "llama-3.2-1b");
+    for (int batch : new int[] {1, 8}) {
+      ObjectNode b = r.putObject("breakdown_batch" + batch);
+      b.put("steps", 50).put("us_per_step_with_timing", 1700.0 + batch);
+      b.putObject("QKV").put("instructions_per_step", 2112).put("dependency_wait_us", 1.25)
+          .put("staging_us", 2.0 * batch).put("page_wait_us", 0.3).put("compute_us", 3.0).put("store_us", 2.0);
+    }
+    String md = MegakernelReport.markdown(r);
+    assertTrue(md.contains("Where a batch-1 step goes") && md.contains("1701.0 µs/step"), md);
+    assertTrue(md.contains("Where a batch-8 step goes") && md.contains("| QKV | 2112 | 1.25 | 16.00 | 0.30 |"), md);
+  }
+}
