@@ -9,9 +9,9 @@ import org.sparkllm.engine.EngineOptions;
  * the driver at analysis time and shipped with the plan, so a session's settings reach every
  * executor.
  *
- * @param backend "auto" (CUDA when a GPU is assigned and usable, else CPU), "cpu", "cuda" (the
- *     assigned GPU, or device 0 when Spark assigns none, as in local mode; fails if CUDA is unusable),
- *     or "megakernel" (as "cuda", decode steps of up to 8 sequences in the persistent megakernel)
+ * @param backend "auto" (on an assigned, usable GPU "megakernel" if it is a Hopper, else "cuda"; otherwise
+ *     the CPU), "cpu", "cuda" (the assigned GPU, or device 0 when Spark assigns none, as in local mode;
+ *     fails if CUDA is unusable), or "megakernel" (as "cuda", decode steps in the persistent megakernel)
  * @param maxInFlight most requests a task keeps in the engine at once; submitting blocks beyond it
  * @param batchRows input rows per Arrow prompt batch
  * @param maxContextTokens 0 means the model's limit

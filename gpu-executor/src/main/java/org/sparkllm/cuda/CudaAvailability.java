@@ -10,6 +10,8 @@ public final class CudaAvailability {
   /** @param reason why CUDA is unusable, or "ok" */
   public record Status(boolean usable, int deviceCount, String reason) {}
 
+  private static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+
   private static volatile Status cached;
 
   private CudaAvailability() {}
@@ -25,6 +27,21 @@ public final class CudaAvailability {
 
   public static boolean usable() {
     return check().usable();
+  }
+
+  /** The compute capability's major version of device {@code ordinal} (9 for Hopper); CUDA must be usable. */
+  public static int computeCapabilityMajor(int ordinal) {
+    Status status = check();
+    if (!status.usable()) {
+      throw new IllegalStateException("CUDA is unusable: " + status.reason());
+    }
+    int[] major = new int[1];
+    int result = LibCuda.cuDeviceGetAttribute(major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, ordinal);
+    if (result != 0) {
+      throw new IllegalStateException("cuDeviceGetAttribute(compute capability major, device " + ordinal
+          + ") returned " + jcuda.driver.CUresult.stringFor(result));
+    }
+    return major[0];
   }
 
   private static Status probe() {

@@ -31,6 +31,8 @@ public final class LibCuda {
 
   public static native int cuDeviceGetCount(int[] count);
 
+  public static native int cuDeviceGetAttribute(int[] value, int attribute, int device);
+
   public static native int cuMemGetInfo_v2(long[] free, long[] total);
 
   public static native int cuMemGetAllocationGranularity(long[] granularity, Pointer prop, int option);

@@ -52,10 +52,23 @@ final class DeviceChoice {
               + "); using the CPU backend for it");
           return new Choice(key, "cpu");
         }
-        logOnce(key, "spark-llm: CUDA backend on GPU " + gpus[0] + " (assigned by Spark)");
-        return new Choice(key, "cuda:" + ordinal(gpus[0]));
+        int ordinal = ordinal(gpus[0]);
+        int major = CudaAvailability.computeCapabilityMajor(ordinal);
+        String engineBackend = gpuBackendFor(major);
+        logOnce(key, "spark-llm: " + engineBackend + " backend on GPU " + gpus[0] + " (assigned by Spark; compute "
+            + "capability " + major + ".x)");
+        return new Choice(key, engineBackend + ":" + ordinal);
       }
     }
+  }
+
+  /**
+   * The backend {@code auto} picks on a usable GPU: the megakernel on Hopper (compute capability 9.x, which
+   * its kernels are built for; it runs prefill and the steps it does not take on the CUDA backend it wraps),
+   * the CUDA backend elsewhere.
+   */
+  static String gpuBackendFor(int computeCapabilityMajor) {
+    return computeCapabilityMajor == 9 ? "megakernel" : "cuda";
   }
 
   /** Null when the driver, a device and the kernels are all there; else the reason. */
