@@ -119,7 +119,8 @@ struct Header {
   volatile int block_abort;             // a consumer gave up: the loader stops, the block exits
   int last_arrival;                     // broadcast of "this block arrived last"
   float inv_rms[kMaxCoreRows];
-  int pad[6];
+  Instruction current;                  // the consumers' instruction: in shared memory, not in registers
+                                        // that the tensor-core accumulators need (thread 0 writes it)
   Model model;                          // copied once at start
 };
 static_assert(sizeof(Header) <= kHeaderBytes, "header fits");

@@ -19,16 +19,20 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
                               int timing_stride) {
   Header& h = header(c.smem);
   const int tid = threadIdx.x;
+  const Instruction& in = h.current;
   for (int i = 0; i < count; ++i) {
-    const Instruction in = load_instruction(program, first + i);
     c.timing = tid == 0 ? timing_record(timing, timing_stride, i) : nullptr;
     record_time(c, kTimeStart);
     bool failed = false;
-    if (tid == 0 && in.wait >= 0) {
-      const unsigned target = (c.epoch + 1) * (unsigned)in.wait_count;
-      failed = !wait_counter(c.counters + in.wait, target, c.watchdog, first + i, in.wait);
+    if (tid == 0) {  // the others last read h.current before the previous instruction's final barrier
+      h.current = load_instruction(program, first + i);
+      if (in.wait >= 0) {
+        const unsigned target = (c.epoch + 1) * (unsigned)in.wait_count;
+        failed = !wait_counter(c.counters + in.wait, target, c.watchdog, first + i, in.wait);
+      }
     }
     // Uniform decision: every consumer leaves together or none does (a lone exit would hang barrier 1).
+    // The barrier also publishes h.current.
     if (consumer_any(failed || h.block_abort)) {
       if (tid == 0) h.block_abort = 1;  // releases the loader
       return;
