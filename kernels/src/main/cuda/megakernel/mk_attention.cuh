@@ -147,12 +147,10 @@ __device__ void run_attention(Context& c, const Instruction& in) {
   const int used = per > 0 ? (len + per - 1) / per : 0;  // non-empty splits, all leading
   // This share's splits (Instruction.java): [share * splits / shares, (share + 1) * splits / shares).
   const int first = in.split * in.splits / in.arrive_count, last = (in.split + 1) * in.splits / in.arrive_count;
-#pragma unroll 1
-  for (int round = first; round < last; round += 2) {
-    const int split = round + (int)threadIdx.x / kHalfThreads;
-    const int begin = split * per, end = split < last ? min(len, begin + per) : begin;
-    attention_round<D>(c, in, split, begin, end);
-  }
+  // StreamBuilder gives an instruction at most two splits: one per half, one round.
+  const int split = first + (int)threadIdx.x / kHalfThreads;
+  const int begin = split * per, end = split < last ? min(len, begin + per) : begin;
+  attention_round<D>(c, in, split, begin, end);
   consumer_sync();
   if (threadIdx.x == 0) {  // release of the whole block's partials (mk_sync.cuh)
     __threadfence();

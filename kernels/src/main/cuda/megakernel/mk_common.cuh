@@ -11,10 +11,16 @@ namespace mk {
 constexpr int kConsumerWarps = 8;
 constexpr int kConsumerThreads = kConsumerWarps * 32;
 constexpr int kThreads = kConsumerThreads + 32;  // + the loader warp
-constexpr int kMaxRows = 8;                       // largest batch bucket
+constexpr int kMaxStepRows = 256;                 // largest batch bucket: Step, Output and the global buffers
+constexpr int kMaxCoreRows = 8;                   // largest bucket on CUDA cores (mk_matvec.cuh); above: mk_mma.cuh
+// Tiles whose pages of one 512-column chunk the consumers hold at once: 1 on CUDA cores (tile after tile);
+// on tensor cores 4, so that one staged activation slice serves 4 tiles (mk_mma.cuh).
+__host__ __device__ constexpr int tile_group(int rows) { return rows <= kMaxCoreRows ? 1 : 4; }
 // A tile is 16 rows; consumer warp w owns rows 2w and 2w + 1 of every tile (a RoPE or gate/up pair), so a
-// warp finishes its rows alone, with shuffles. A page holds the tile's rows over 512 columns row-major:
-// a warp's two rows are 2 KiB contiguous, and each lane reads 16 bytes per row in each of two steps.
+// warp finishes its rows alone, with shuffles. A page holds the tile's rows over 512 columns row-major,
+// with the 16-byte chunks of row r permuted (physical chunk = logical chunk ^ (r & 7), swizzled_chunk) so
+// that the tensor-core path's ldmatrix of 8 rows, 1 KiB apart, hits 8 different bank groups: a warp's
+// two rows are 2 KiB contiguous, and each lane reads 16 bytes per row in each of two steps.
 constexpr int kTileRows = 16;
 constexpr int kWarpRows = kTileRows / kConsumerWarps;
 constexpr int kPageColumns = 512;
@@ -29,7 +35,15 @@ constexpr int kHeaderBytes = 512;
 constexpr int kScratchBytes = 17 * 1024;
 constexpr int kActivationOffset = kHeaderBytes + kScratchBytes;
 
-enum Opcode : int { kQkv = 1, kAttention = 2, kOProj = 3, kGateUp = 4, kDown = 5, kLmHead = 6 };
+enum Opcode : int {
+  kQkv = 1, kAttention = 2, kOProj = 3, kGateUp = 4, kDown = 5, kLmHead = 6,
+  kNormAttention = 7, kNormMlp = 8, kNormFinal = 9  // buckets above kMaxCoreRows only (mk_norm.cuh)
+};
+
+__device__ __forceinline__ bool is_norm(int op) { return op >= kNormAttention && op <= kNormFinal; }
+
+// Where logical 16-byte chunk `chunk` of row `row` of a page is stored (mk_retile).
+__device__ __forceinline__ int swizzled_chunk(int chunk, int row) { return chunk ^ (row & 7); }
 
 // Instruction.java's 16 words.
 struct Instruction {
@@ -60,30 +74,32 @@ struct Model {
   const float* rope_cos;         // [positions][head_dim / 2]
   const float* rope_sin;
   const Layer* layer;
-  float* residual;                // fp32 [kMaxRows][hidden]: layer 0's QKV seeds it with the embedding
-  __nv_bfloat16* query;           // [kMaxRows][heads * head_dim], after RoPE
-  __nv_bfloat16* attention;       // [kMaxRows][heads * head_dim]
-  __nv_bfloat16* mlp;             // [kMaxRows][intermediate], after SiLU(gate) * up
-  float* logits;                  // [kMaxRows][vocab]
-  float* attn_partial_o;          // [kMaxRows][heads][kMaxSplits][head_dim]
-  float* attn_partial_ml;         // [kMaxRows][heads][kMaxSplits][2]: max (log2 domain), sum
-  float* lm_partial_value;        // [LM-head instructions][kMaxRows]
+  // Activation buffers, [rows] for as many rows as the largest bucket the host runs (<= kMaxStepRows).
+  float* residual;                // fp32 [rows][hidden]: layer 0's QKV (or NORM) seeds it with the embedding
+  __nv_bfloat16* query;           // [rows][heads * head_dim], after RoPE
+  __nv_bfloat16* attention;       // [rows][heads * head_dim]
+  __nv_bfloat16* mlp;             // [rows][intermediate], after SiLU(gate) * up
+  float* logits;                  // [rows][vocab]
+  float* attn_partial_o;          // [rows][heads][kMaxSplits][head_dim]
+  float* attn_partial_ml;         // [rows][heads][kMaxSplits][2]: max (log2 domain), sum
+  float* lm_partial_value;        // [LM-head instructions][kMaxStepRows]
   int* lm_partial_index;
+  __nv_bfloat16* normed;          // [rows][hidden]: NORM's output, the input of QKV, GATE_UP, LM_HEAD (R > 8)
 };
 
 // Per-step inputs, uploaded by the host before each launch (MegakernelStep.java).
 struct Step {
   int count;  // valid rows; rows count..bucket-1 compute on zeros and store nothing
   int pad[3];
-  int tokens[kMaxRows];
-  int slots[kMaxRows];
-  int positions[kMaxRows];  // where this step's token goes; the context is positions + 1 long
+  int tokens[kMaxStepRows];
+  int slots[kMaxStepRows];
+  int positions[kMaxStepRows];  // where this step's token goes; the context is positions + 1 long
 };
 
 // Per-step outputs (MegakernelStep.java reads them in one copy). A watchdog record is valid only when
 // its tag equals this launch's tag, so nothing is cleared between launches.
 struct Output {
-  int sampled[kMaxRows];
+  int sampled[kMaxStepRows];
   unsigned error_tag;   // launch tag of the first failure
   int error_code;       // kError*
   int error_block;
@@ -102,19 +118,20 @@ struct Header {
   unsigned long long empty[kMaxPages];  // page consumed (one arrival per consumer warp)
   volatile int block_abort;             // a consumer gave up: the loader stops, the block exits
   int last_arrival;                     // broadcast of "this block arrived last"
-  float inv_rms[kMaxRows];
-  int pad[6];
+  float inv_rms[kMaxCoreRows];
+  Instruction current;                  // the consumers' instruction: in shared memory, not in registers
+                                        // that the tensor-core accumulators need (thread 0 writes it)
   Model model;                          // copied once at start
 };
 static_assert(sizeof(Header) <= kHeaderBytes, "header fits");
 
 // Scratch union: only one instruction runs at a time in a block.
 struct MatvecScratch {
-  float best_value[kConsumerWarps][kMaxRows];  // LM head: each warp's argmax per batch row
-  int best_index[kConsumerWarps][kMaxRows];
-  float sums[kConsumerWarps][kMaxRows];  // RMSNorm sums of squares
-  float rope_cos[kMaxRows][kMaxHalfDim];  // QKV: each row's rotation at its position, read by the epilogues
-  float rope_sin[kMaxRows][kMaxHalfDim];
+  float best_value[kConsumerWarps][kMaxCoreRows];  // LM head: each warp's argmax per batch row
+  int best_index[kConsumerWarps][kMaxCoreRows];
+  float sums[kConsumerWarps][kMaxCoreRows];  // RMSNorm sums of squares
+  float rope_cos[kMaxCoreRows][kMaxHalfDim];  // QKV: each row's rotation at its position, read by the epilogues
+  float rope_sin[kMaxCoreRows][kMaxHalfDim];
 };
 struct AttentionScratch {
   float o[kConsumerWarps][kMaxHeads][128];

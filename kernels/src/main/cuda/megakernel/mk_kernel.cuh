@@ -1,8 +1,10 @@
 // The persistent decode kernel: grid = one block per instruction stream (one per SM), 8 consumer warps
 // + 1 loader warp per block, one launch per decode step. Instantiated per batch bucket (R rows) so the
-// accumulators are sized at compile time.
+// accumulators are sized at compile time: buckets up to kMaxCoreRows run their matvecs on CUDA cores
+// (mk_matvec.cuh), larger ones on tensor cores after a NORM phase (mk_mma.cuh, mk_norm.cuh).
 #pragma once
 #include "mk_attention.cuh"
+#include "mk_mma.cuh"
 
 namespace mk {
 
@@ -17,28 +19,39 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
                               int timing_stride) {
   Header& h = header(c.smem);
   const int tid = threadIdx.x;
+  const Instruction& in = h.current;
   for (int i = 0; i < count; ++i) {
-    const Instruction in = load_instruction(program, first + i);
     c.timing = tid == 0 ? timing_record(timing, timing_stride, i) : nullptr;
     record_time(c, kTimeStart);
     bool failed = false;
-    if (tid == 0 && in.wait >= 0) {
-      const unsigned target = (c.epoch + 1) * (unsigned)in.wait_count;
-      failed = !wait_counter(c.counters + in.wait, target, c.watchdog, first + i, in.wait);
+    if (tid == 0) {  // the others last read h.current before the previous instruction's final barrier
+      h.current = load_instruction(program, first + i);
+      if (in.wait >= 0) {
+        const unsigned target = (c.epoch + 1) * (unsigned)in.wait_count;
+        failed = !wait_counter(c.counters + in.wait, target, c.watchdog, first + i, in.wait);
+      }
     }
     // Uniform decision: every consumer leaves together or none does (a lone exit would hang barrier 1).
+    // The barrier also publishes h.current.
     if (consumer_any(failed || h.block_abort)) {
       if (tid == 0) h.block_abort = 1;  // releases the loader
       return;
     }
     record_time(c, kTimeReady);
-    if (in.op == kAttention) {
+    constexpr bool kNormPhases = R > kMaxCoreRows;  // the CUDA-core buckets norm while staging
+    if (in.op == kAttention || (kNormPhases && is_norm(in.op))) {
       record_time(c, kTimeStaged);
-      run_attention_any(c, in);
+      if (in.op == kAttention) {
+        run_attention_any(c, in);
+      } else {
+        run_norm(c, in);
+      }
       record_time(c, kTimeComputed);
       if (c.timing != nullptr) c.timing[kPageWaitNs] = c.timing[kEpilogueNs] = 0;  // no pages, no epilogue
-    } else {
+    } else if constexpr (R <= kMaxCoreRows) {
       run_matvec<R>(c, in);
+    } else {
+      run_mma<R>(c, in);
     }
     // Release: every thread's stores, then the barrier, then thread 0's fence and add (mk_sync.cuh).
     consumer_sync();
@@ -72,7 +85,9 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
   const int count = __ldg(program + blockIdx.x + 1) - first;
   const int* instructions = program + header_ints;
   if (tid >= kConsumerThreads) {
-    if (tid == kConsumerThreads) run_loader(instructions, first, count, h.model, smem, pages, pages_offset, prefetch_pages);
+    if (tid == kConsumerThreads) {
+      run_loader(instructions, first, count, h.model, smem, pages, pages_offset, prefetch_pages, tile_group(R));
+    }
     return;
   }
   Context c{&h.model, step, smem, pages, pages_offset, epoch, counters, out,
@@ -95,11 +110,18 @@ MK_DECODE_KERNEL(1)
 MK_DECODE_KERNEL(2)
 MK_DECODE_KERNEL(4)
 MK_DECODE_KERNEL(8)
+MK_DECODE_KERNEL(16)
+MK_DECODE_KERNEL(32)
+MK_DECODE_KERNEL(64)
+MK_DECODE_KERNEL(128)
+MK_DECODE_KERNEL(256)
 #undef MK_DECODE_KERNEL
 
 // Re-tiles a row-major bf16 matrix [rows][columns] into the megakernel's layout (TileLayout.java):
-// tile t, page c holds rows 16t..16t+15, columns [512c, 512c + width) row-major; destination row r comes
-// from source row source_rows[r] (null: r itself); rows past `rows` are zero. One thread per 8 elements.
+// tile t, page c holds rows 16t..16t+15, columns [512c, 512c + width) row-major with each row's 16-byte
+// chunks swizzled (swizzled_chunk; width is a multiple of 64, so a row's chunks permute among
+// themselves); destination row r comes from source row source_rows[r] (null: r itself); rows past `rows`
+// are zero. One thread per 8 elements.
 extern "C" __global__ void mk_retile(const __nv_bfloat16* __restrict__ src, __nv_bfloat16* __restrict__ dst,
                                      const int* __restrict__ source_rows, int rows, int columns, int tiles) {
   const long long tile_elements = (long long)mk::kTileRows * columns;
@@ -113,7 +135,7 @@ extern "C" __global__ void mk_retile(const __nv_bfloat16* __restrict__ src, __nv
     const int c = min(rem / (mk::kTileRows * mk::kPageColumns), chunks - 1);
     const int offset = rem - c * mk::kTileRows * mk::kPageColumns;
     const int width = min(mk::kPageColumns, columns - c * mk::kPageColumns);
-    const int r = offset / width, j = offset % width;
+    const int r = offset / width, j = mk::swizzled_chunk(offset % width / 8, r) * 8;
     const long long row = t * mk::kTileRows + r;
     uint4 value = make_uint4(0, 0, 0, 0);
     if (row < rows) {

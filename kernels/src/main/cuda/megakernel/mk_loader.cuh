@@ -35,33 +35,39 @@ __device__ __forceinline__ unsigned page_columns(int columns, int chunk) {
   return (unsigned)min(kPageColumns, columns - chunk * kPageColumns);
 }
 
-// Walks the weight pages of a block's stream in the order the consumers read them (instructions in
-// stream order, tiles ascending, pages of a tile in column order); attention instructions have none.
+// Walks the weight pages of a block's stream in the order the consumers read them: instructions in stream
+// order (attention and norm instructions have no pages); within one, its tiles in groups of `group`
+// (tile_group), and for each group the chunks in column order, each chunk's pages tile by tile. With
+// groups of one tile (R <= 8) that is tile after tile, each tile's pages in column order.
 struct PageCursor {
   const int* program;
   int next;  // next instruction to open
   int end;
   const Model* m;
+  int group;
   const __nv_bfloat16* weights = nullptr;  // tile 0 of the open instruction
-  int columns = 0, chunks = 0, tile = 0, tiles = 0, chunk = 0;
+  int columns = 0, chunks = 0, tiles = 0;
+  int group_start = 0, chunk = 0, tile = 0;  // the next page: tile group_start + tile, chunk `chunk`
 
   // The next page's source and size; false once the stream has no more (and on every later call).
   __device__ bool advance(const __nv_bfloat16*& src, unsigned& bytes) {
-    while (tile >= tiles) {
+    while (group_start >= tiles) {
       if (next >= end) return false;
       const Instruction in = load_instruction(program, next++);
-      if (in.op == kAttention) continue;
+      if (in.op == kAttention || is_norm(in.op)) continue;
       weights = instruction_weights(in, *m, columns) + (size_t)in.first_tile * kTileRows * columns;
       chunks = (columns + kPageColumns - 1) / kPageColumns;
-      tile = 0;
       tiles = in.tile_count;
-      chunk = 0;
+      group_start = chunk = tile = 0;
     }
-    src = weights + (size_t)tile * kTileRows * columns + (size_t)chunk * kTileRows * kPageColumns;
+    src = weights + (size_t)(group_start + tile) * kTileRows * columns + (size_t)chunk * kTileRows * kPageColumns;
     bytes = kTileRows * page_columns(columns, chunk) * 2;
-    if (++chunk == chunks) {
-      chunk = 0;
-      ++tile;
+    if (++tile == min(group, tiles - group_start)) {
+      tile = 0;
+      if (++chunk == chunks) {
+        chunk = 0;
+        group_start += group;
+      }
     }
     return true;
   }
@@ -72,10 +78,10 @@ struct PageCursor {
 // ring fills and HBM would idle; with the prefetch it keeps streaming, and the copies that follow come
 // from L2. So the block keeps (pages + prefetch_pages) pages of weights in flight or landed.
 __device__ void run_loader(const int* program, int first, int count, const Model& m, uint8_t* smem, int pages,
-                           int pages_offset, int prefetch_pages) {
+                           int pages_offset, int prefetch_pages, int group) {
   Header& h = header(smem);
   const unsigned long long policy = evict_first_policy();
-  PageCursor copy{program, first, first + count, &m};
+  PageCursor copy{program, first, first + count, &m, group};
   PageCursor ahead = copy;
   unsigned page = 0;
   unsigned ahead_page = 0;  // pages the prefetch cursor has passed

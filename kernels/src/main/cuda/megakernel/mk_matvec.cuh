@@ -197,6 +197,27 @@ __device__ __forceinline__ void keep_better(Best& best, float value, int index) 
   }
 }
 
+// Where row `row` of the tiled q/k/v matrix goes for batch row b. The tiled rows run by KV group g: its
+// query heads, its key head, its value head (TileLayout.qkvSourceRow); in query and key heads rows 2i and
+// 2i + 1 are the RoPE pair of dims i and i + D/2, value heads keep their order.
+struct QkvDestination {
+  __nv_bfloat16* head;  // dim 0 of the head's output: a query row, or the cache's key or value at this step
+  int rr;               // the row within the head
+  bool rotate;          // a query or key head
+};
+
+__device__ __forceinline__ QkvDestination qkv_destination(const Model& m, const Step& step, int layer, int b,
+                                                          int row) {
+  const int D = (int)m.head_dim, G = (int)(m.heads / m.kv_heads);
+  const int group_rows = (G + 2) * D;
+  const int g = row / group_rows, o = row % group_rows, hh = o / D, rr = o % D;
+  if (hh < G) return {m.query + (size_t)b * m.heads * D + (size_t)(g * G + hh) * D, rr, true};
+  const size_t cache =
+      (size_t)step.slots[b] * (m.slot_stride_bytes / 2) + (size_t)step.positions[b] * m.kv_heads * D + g * D;
+  const Layer& l = m.layer[layer];
+  return hh == G ? QkvDestination{l.k_cache + cache, rr, true} : QkvDestination{l.v_cache + cache, rr, false};
+}
+
 // One warp's finished values of a tile, after warp_reduce_scatter of its [kWarpRows][R] sums: the 32 / N
 // lanes of value i = r * R + b hold row `first_row + r`, batch row b, and the first of them stores it.
 // Row r ^ 1 of the same batch row sits 16 lanes away. All lanes of the warp call it.
@@ -215,29 +236,19 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
   switch (in.op) {
     case kQkv: {
       if (!valid) return;
-      const int D = (int)m.head_dim, G = (int)(m.heads / m.kv_heads);
-      const int group_rows = (G + 2) * D;
-      const int g = row / group_rows, o = row % group_rows, hh = o / D, rr = o % D;
-      const int pos = c.step->positions[b];
-      const size_t cache = (size_t)c.step->slots[b] * (m.slot_stride_bytes / 2) + (size_t)pos * m.kv_heads * D + g * D;
-      const Layer& l = m.layer[in.layer];
-      if (hh > G) {  // value head: no rotation
-        l.v_cache[cache + rr] = __float2bfloat16_rn(v);
+      const QkvDestination d = qkv_destination(m, *c.step, in.layer, b, row);
+      if (!d.rotate) {
+        d.head[d.rr] = __float2bfloat16_rn(v);
         return;
       }
-      // Rows 2i and 2i + 1 hold dims i and i + D/2 of the head (TileLayout.qkvSourceRow): one warp's pair.
-      const int half = rr >> 1;
-      const bool first = (rr & 1) == 0;
+      // Rows 2i and 2i + 1 hold dims i and i + D/2 of the head: one warp's pair.
+      const int half = d.rr >> 1;
+      const bool first = (d.rr & 1) == 0;
       const float x0 = first ? v : partner, x1 = first ? partner : v;
       const MatvecScratch& s = *reinterpret_cast<const MatvecScratch*>(scratch(c.smem));
       const float cs = s.rope_cos[b][half], sn = s.rope_sin[b][half];
       const __nv_bfloat16 rotated = __float2bfloat16_rn(first ? x0 * cs - x1 * sn : x1 * cs + x0 * sn);
-      const int dim = first ? half : half + D / 2;
-      if (hh < G) {
-        m.query[(size_t)b * m.heads * D + (size_t)(g * G + hh) * D + dim] = rotated;
-      } else {
-        l.k_cache[cache + dim] = rotated;
-      }
+      d.head[first ? half : half + (int)m.head_dim / 2] = rotated;
       return;
     }
     case kOProj:
@@ -272,7 +283,7 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
 // QKV: the cos and sin of every row's position into shared memory, so that no epilogue waits for them.
 // The loads are issued here and stored by finish_rope after the RMSNorm staging, which hides their latency.
 struct RopeLoads {
-  static constexpr int kPerThread = kMaxRows * kMaxHalfDim / kConsumerThreads;
+  static constexpr int kPerThread = kMaxCoreRows * kMaxHalfDim / kConsumerThreads;
   float cos[kPerThread], sin[kPerThread];
 };
 
@@ -325,6 +336,48 @@ __device__ void seed_residual(const Context& c, const Instruction& in) {
   }
 }
 
+// Waits until ring page `page` has landed; returns the ns waited when timing is on. A page that never
+// lands (a loader fault) is recorded; the block then runs on and exits at the next instruction boundary,
+// where every consumer sees block_abort.
+__device__ __forceinline__ unsigned long long wait_page(Context& c, unsigned page) {
+  Header& h = header(c.smem);
+  const unsigned slot = page % c.pages;
+  const unsigned long long start = timing_now(c);
+  if (!mbarrier_wait(&h.full[slot], (page / c.pages) & 1, h, c.watchdog.budget) && !h.block_abort) {
+    c.watchdog.fail(kPageFullTimeout, -1, (int)slot, page, 0);
+    h.block_abort = 1;
+  }
+  return timing_now(c) - start;
+}
+
+// LM head, after this block stored its argmax of every batch row in its partial slot: the block arrives,
+// and the last LM-head block to arrive picks each row's token from all slots.
+__device__ void pick_tokens(Context& c, const Instruction& in) {
+  const Model& m = *c.m;
+  Header& h = header(c.smem);
+  const int tid = threadIdx.x;
+  consumer_sync();
+  if (tid == 0) {  // release of the whole block's partials (mk_sync.cuh)
+    __threadfence();
+    const unsigned old = add_acq_rel(c.counters + in.arrive, 1);
+    h.last_arrival = old == c.epoch * (unsigned)in.arrive_count + (unsigned)in.arrive_count - 1;
+  }
+  consumer_sync();
+  if (!h.last_arrival) return;
+  for (int b = tid; b < c.step->count; b += kConsumerThreads) {
+    float value = -INFINITY;
+    int index = 0;
+    for (int p = 0; p < in.arrive_count; ++p) {  // blocks in vocabulary order: strict > keeps the first maximum
+      const float v = __ldcg(m.lm_partial_value + p * kMaxStepRows + b);
+      if (v > value) {
+        value = v;
+        index = __ldcg(m.lm_partial_index + p * kMaxStepRows + b);
+      }
+    }
+    c.out->sampled[b] = index;
+  }
+}
+
 // Runs a matvec instruction: stage inputs, then every tile's pages, reductions and epilogues. A row's sum runs
 // in the CUDA-graph path's order (gemm.cuh's matvec), so the two agree to the bit: lane l takes 16-byte
 // chunks l, l + 32, ... of each of the instruction's K parts (in.splits, whole pages each: StreamBuilder),
@@ -359,61 +412,53 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
   Best best{-INFINITY, 0x7fffffff};
 
   for (int t = 0; t < in.tile_count; ++t) {
-    float acc[kWarpRows][R];
     float total = 0.f;  // this lane's value (warp_reduce_scatter) summed over the parts so far
-    for (int ch = 0; ch < chunks; ++ch) {
-      if (ch % part_pages == 0) {
+    for (int part = 0, ch = 0; part < in.splits; ++part) {
+      float acc[kWarpRows][R];
 #pragma unroll
-        for (int r = 0; r < kWarpRows; ++r)
+      for (int r = 0; r < kWarpRows; ++r)
 #pragma unroll
-          for (int b = 0; b < R; ++b) acc[r][b] = 0.f;
-      }
-      const unsigned slot = c.page % c.pages;
-      const unsigned long long wait_start = timing_now(c);
-      // A page that never lands (a loader fault) is recorded; the block then runs on and exits at the
-      // next instruction boundary, where every consumer sees block_abort.
-      if (!mbarrier_wait(&h.full[slot], (c.page / c.pages) & 1, h, c.watchdog.budget) && !h.block_abort) {
-        c.watchdog.fail(kPageFullTimeout, -1, (int)slot, c.page, 0);
-        h.block_abort = 1;
-      }
-      page_wait_ns += timing_now(c) - wait_start;
-      const int width = (int)page_columns(columns, ch);
-      const __nv_bfloat16* rows =
-          reinterpret_cast<const __nv_bfloat16*>(c.smem + c.pages_offset + (size_t)slot * kPageBytes) +
-          (size_t)warp * kWarpRows * width;
+        for (int b = 0; b < R; ++b) acc[r][b] = 0.f;
+      for (const int part_end = ch + part_pages; ch < part_end; ++ch) {
+        const unsigned slot = c.page % c.pages;
+        page_wait_ns += wait_page(c, c.page);
+        const int width = (int)page_columns(columns, ch);
+        const __nv_bfloat16* rows =
+            reinterpret_cast<const __nv_bfloat16*>(c.smem + c.pages_offset + (size_t)slot * kPageBytes) +
+            (size_t)warp * kWarpRows * width;
 #pragma unroll
-      for (int step = 0; step < kPageColumns / kStepColumns; ++step) {
-        const int column = step * kStepColumns + lane * 8;
-        if (column < width) {
-          float x[R][8];
+        for (int step = 0; step < kPageColumns / kStepColumns; ++step) {
+          const int column = step * kStepColumns + lane * 8;
+          if (column < width) {
+            float x[R][8];
 #pragma unroll
-          for (int b = 0; b < R; ++b) {
-            bf16x8_to_float(*reinterpret_cast<const uint4*>(act + (size_t)b * columns + ch * kPageColumns + column),
-                            x[b]);
-          }
+            for (int b = 0; b < R; ++b) {
+              bf16x8_to_float(*reinterpret_cast<const uint4*>(act + (size_t)b * columns + ch * kPageColumns + column),
+                              x[b]);
+            }
 #pragma unroll
-          for (int r = 0; r < kWarpRows; ++r) {
-            float w[8];
-            bf16x8_to_float(*reinterpret_cast<const uint4*>(rows + (size_t)r * width + column), w);
+            for (int r = 0; r < kWarpRows; ++r) {
+              float w[8];
+              const int stored = step * kStepColumns + swizzled_chunk(lane, warp * kWarpRows + r) * 8;
+              bf16x8_to_float(*reinterpret_cast<const uint4*>(rows + (size_t)r * width + stored), w);
 #pragma unroll
-            for (int b = 0; b < R; ++b)
+              for (int b = 0; b < R; ++b)
 #pragma unroll
-              for (int k = 0; k < 8; ++k) acc[r][b] = fmaf(w[k], x[b][k], acc[r][b]);
+                for (int k = 0; k < 8; ++k) acc[r][b] = fmaf(w[k], x[b][k], acc[r][b]);
+            }
           }
         }
+        __syncwarp();
+        if (lane == 0) mbarrier_arrive(&h.empty[slot]);
+        ++c.page;
       }
-      __syncwarp();
-      if (lane == 0) mbarrier_arrive(&h.empty[slot]);
-      ++c.page;
-      if ((ch + 1) % part_pages == 0) {
-        float flat[N];
+      float flat[N];
 #pragma unroll
-        for (int r = 0; r < kWarpRows; ++r)
+      for (int r = 0; r < kWarpRows; ++r)
 #pragma unroll
-          for (int b = 0; b < R; ++b) flat[r * R + b] = acc[r][b];
-        const float part = warp_reduce_scatter<N>(flat, lane);
-        total = ch + 1 == part_pages ? part : total + part;
-      }
+        for (int b = 0; b < R; ++b) flat[r * R + b] = acc[r][b];
+      const float sum = warp_reduce_scatter<N>(flat, lane);
+      total = part == 0 ? sum : total + sum;
     }
     const unsigned long long epilogue_start = timing_now(c);
     epilogue<R>(c, in, lane, total, (in.first_tile + t) * kTileRows + warp * kWarpRows, best);
@@ -439,28 +484,10 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
     Best block{-INFINITY, 0x7fffffff};
 #pragma unroll
     for (int w = 0; w < kConsumerWarps; ++w) keep_better(block, s.best_value[w][tid], s.best_index[w][tid]);
-    m.lm_partial_value[in.partial * kMaxRows + tid] = block.value;
-    m.lm_partial_index[in.partial * kMaxRows + tid] = block.index;
+    m.lm_partial_value[in.partial * kMaxStepRows + tid] = block.value;
+    m.lm_partial_index[in.partial * kMaxStepRows + tid] = block.index;
   }
-  consumer_sync();
-  if (tid == 0) {  // release of the whole block's partials (mk_sync.cuh)
-    __threadfence();
-    const unsigned old = add_acq_rel(c.counters + in.arrive, 1);
-    h.last_arrival = old == c.epoch * (unsigned)in.arrive_count + (unsigned)in.arrive_count - 1;
-  }
-  consumer_sync();
-  if (h.last_arrival && tid < R && tid < c.step->count) {
-    float value = -INFINITY;
-    int index = 0;
-    for (int p = 0; p < in.arrive_count; ++p) {  // blocks in vocabulary order: strict > keeps the first maximum
-      const float v = __ldcg(m.lm_partial_value + p * kMaxRows + tid);
-      if (v > value) {
-        value = v;
-        index = __ldcg(m.lm_partial_index + p * kMaxRows + tid);
-      }
-    }
-    c.out->sampled[tid] = index;
-  }
+  pick_tokens(c, in);
 }
 
 }  // namespace mk

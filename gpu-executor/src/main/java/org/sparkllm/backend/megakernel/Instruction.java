@@ -2,12 +2,12 @@ package org.sparkllm.backend.megakernel;
 
 /**
  * One instruction of an SM's stream, encoded as {@link #WORDS} ints (mk_common.cuh reads the same
- * layout). Matvec instructions use the tile fields, attention the row/head/split fields; -1 means "no
- * counter".
+ * layout). Matvec instructions use the tile fields, attention the row/head/split fields, norms the row;
+ * -1 means "no counter".
  *
  * @param firstTile first 16-row tile of the matrix
  * @param tileCount tiles, consecutive
- * @param row batch row (attention)
+ * @param row batch row (attention, norms)
  * @param kvHead KV head whose group the query heads belong to (attention)
  * @param headBegin first query head (attention)
  * @param headCount query heads, at most {@link StreamBuilder#MAX_HEADS} (attention)
@@ -48,6 +48,10 @@ public record Instruction(Opcode op, int layer, int firstTile, int tileCount, in
   /** Attention: one past the last context split this instruction takes. */
   public int endSplit() {
     return (int) ((long) (split + 1) * splits / arriveCount);
+  }
+
+  static Instruction norm(Opcode op, int layer, int row, int wait, int waitCount, int signal) {
+    return new Instruction(op, layer, 0, 0, row, 0, 0, 0, 0, 0, wait, waitCount, signal, -1, 0, 0);
   }
 
   Instruction withArrival(int arrive, int arriveCount, int partial) {

@@ -72,6 +72,13 @@ public final class InstructionTimings {
     return out;
   }
 
+  /** Forgets every step added so far (to time another batch size on the same backend). */
+  public void clear() {
+    totals.clear();
+    steps = 0;
+    stepMicros = 0;
+  }
+
   public long steps() {
     return steps;
   }

@@ -17,8 +17,9 @@ import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
 
 /**
- * Decode steps of up to 8 sequences in one launch of the persistent megakernel; everything else
- * (prefill, prefill mixed with decode, larger batches) runs on the CUDA backend it wraps, which also owns
+ * Decode steps of up to 256 sequences in one launch of the persistent megakernel (up to 8 rows on CUDA
+ * cores, 16 to 256 on tensor cores); everything else (prefill, prefill mixed with decode, larger
+ * batches) runs on the CUDA backend it wraps, which also owns
  * the weights, the KV cache and the stream both use. Greedy rows get their token from the kernel's own
  * argmax; a step with other sampling settings runs the CUDA backend's device sampler on the kernel's
  * logits.
@@ -26,7 +27,7 @@ import org.sparkllm.safetensors.ModelTensors;
  * <p>Threads: as {@link CudaBackend}: the engine's step thread binds it and is its only caller.
  */
 public final class MegakernelBackend implements Backend {
-  private static final int[] BUCKETS = {1, 2, 4, 8};
+  private static final int[] BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 
   private final CudaBackend cuda;
   private final CudaBackendOptions cudaOptions;
@@ -58,9 +59,14 @@ public final class MegakernelBackend implements Backend {
       throw new IllegalStateException("the megakernel needs a Hopper GPU (compute capability 9.0); device "
           + cudaOptions.device() + " is " + limits.computeMajor() + ".x");
     }
-    SharedMemoryPlan.of(BUCKETS[BUCKETS.length - 1], dims, limits.maxSharedBytes()); // fails early if it cannot fit
+    int largest = bucketFor(Math.min(cudaOptions.maxSlots(), MegakernelBuffers.MAX_ROWS));
+    for (int bucket : BUCKETS) {
+      if (bucket <= largest) {
+        SharedMemoryPlan.of(bucket, dims, limits.maxSharedBytes()); // fails early if one cannot fit
+      }
+    }
     this.tiles = MegakernelWeights.retile(shared, dims);
-    this.buffers = new MegakernelBuffers(shared.context(), dims, limits.sms());
+    this.buffers = new MegakernelBuffers(shared.context(), dims, limits.sms(), largest);
     this.descriptor = new ModelDescriptor(shared.context(), shared.stream(), dims, config.rmsNormEps(), shared,
         tiles, buffers);
     this.step = new MegakernelStep(shared.context(), shared.stream());
@@ -119,7 +125,7 @@ public final class MegakernelBackend implements Backend {
     return true;
   }
 
-  /** Whether the megakernel runs this step: only single-token chunks that want logits, at most 8. */
+  /** Whether the megakernel runs this step: only single-token chunks that want logits, at most 256. */
   public static boolean runsOnMegakernel(ForwardBatch batch) {
     int n = batch.chunks().size();
     return n >= 1 && n <= BUCKETS[BUCKETS.length - 1]

@@ -17,7 +17,7 @@ import org.sparkllm.cuda.PinnedHostBuffer;
 final class MegakernelStep implements AutoCloseable {
   static final int ROWS = MegakernelBuffers.MAX_ROWS;
   static final int STEP_BYTES = 16 + 3 * 4 * ROWS;
-  static final int PARAMS_OFFSET = 128;
+  static final int PARAMS_OFFSET = (STEP_BYTES + 127) / 128 * 128;
   static final int INPUT_BYTES = PARAMS_OFFSET + DeviceSampler.PARAMS_BYTES * ROWS;
   static final int OUTPUT_BYTES = 4 * ROWS + 8 * 4;
 
@@ -38,7 +38,7 @@ final class MegakernelStep implements AutoCloseable {
     output.fill((byte) 0, stream); // tag 0 is never a launch's tag: no failure recorded
   }
 
-  /** Writes the batch (decode chunks only, at most 8) and its sampling parameters; uploads them. */
+  /** Writes the batch (decode chunks only, at most {@link #ROWS}) and its sampling parameters; uploads them. */
   void upload(ForwardBatch batch, List<Sampling> sampling, CudaStream stream) {
     ByteBuffer b = inputHost.buffer();
     List<ForwardBatch.Chunk> chunks = batch.chunks();

@@ -14,7 +14,7 @@ import org.sparkllm.kvcache.VAttentionKvCache;
  * memory when it starts.
  */
 final class ModelDescriptor implements AutoCloseable {
-  static final int MODEL_BYTES = 24 * 8;
+  static final int MODEL_BYTES = 25 * 8;
   static final int LAYER_BYTES = 8 * 8;
 
   private final DeviceBuffer device;
@@ -34,7 +34,8 @@ final class ModelDescriptor implements AutoCloseable {
       b.putLong(buffers.residual.address()).putLong(buffers.query.address()).putLong(buffers.attention.address())
           .putLong(buffers.mlp.address()).putLong(buffers.logits.address())
           .putLong(buffers.attentionPartialO.address()).putLong(buffers.attentionPartialMl.address())
-          .putLong(buffers.lmPartialValue.address()).putLong(buffers.lmPartialIndex.address());
+          .putLong(buffers.lmPartialValue.address()).putLong(buffers.lmPartialIndex.address())
+          .putLong(buffers.normed.address());
       for (int l = 0; l < d.layers(); l++) {
         SharedDevice.LayerWeights w = shared.layers().get(l);
         MegakernelWeights.Layer t = tiles.layer(l);

@@ -5,8 +5,9 @@ import org.sparkllm.model.LlamaConfig;
 /**
  * The model dimensions the megakernel's tiles and instruction streams depend on, checked against what
  * its kernels support: head_dim 32, 64 or 128 (the attention instruction is compiled for those), every
- * matvec input width a multiple of 8 (a consumer thread reads 8 bf16 at a time), and whole query-head
- * groups per KV head.
+ * matvec input width (hidden, heads · head_dim, intermediate) a multiple of 64 (a page row's 16-byte
+ * chunks are swizzled in groups of 8, {@link TileLayout#storedChunk}), and whole query-head groups per KV
+ * head.
  */
 public record ModelDims(int hidden, int layers, int heads, int kvHeads, int headDim, int intermediate, int vocab) {
 
@@ -18,9 +19,10 @@ public record ModelDims(int hidden, int layers, int heads, int kvHeads, int head
       throw new IllegalArgumentException("the megakernel needs whole query-head groups per KV head; got " + heads
           + " heads and " + kvHeads + " KV heads");
     }
-    if (hidden % 8 != 0 || intermediate % 8 != 0 || vocab < 1) {
-      throw new IllegalArgumentException("the megakernel needs hidden_size and intermediate_size multiples of 8; got "
-          + hidden + " and " + intermediate);
+    if (hidden % 64 != 0 || heads * headDim % 64 != 0 || intermediate % 64 != 0 || vocab < 1) {
+      throw new IllegalArgumentException("the megakernel needs hidden_size, num_attention_heads · head_dim and "
+          + "intermediate_size multiples of 64 (its weight pages swizzle 64 columns at a time); got " + hidden + ", "
+          + heads * headDim + " and " + intermediate);
     }
   }
 

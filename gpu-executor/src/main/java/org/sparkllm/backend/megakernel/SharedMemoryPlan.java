@@ -2,9 +2,11 @@ package org.sparkllm.backend.megakernel;
 
 /**
  * The dynamic shared memory of one bucket's kernel (mk_common.cuh uses the same offsets): a header
- * (mbarriers, flags), a scratch area (reductions, attention state), the staged activations
- * ({@code rows × widestInput} bf16) and then as many 16 KiB weight pages as fit, at most
- * {@link #MAX_PAGES}. Fewer rows leave room for more pages in flight.
+ * (mbarriers, flags), a scratch area (reductions, attention state), the staged activations and then as
+ * many 16 KiB weight pages as fit, at most {@link #MAX_PAGES}. On CUDA cores the activations are
+ * {@code rows × widestInput} bf16, so fewer rows leave room for more pages in flight; on tensor cores they
+ * are two slice buffers of {@link #SLICE_BYTES} plus 16 bytes of padding per row (mk_mma.cuh), and the
+ * ring must hold two tile groups: one being computed, the next landing.
  *
  * @param pagesOffset byte offset of page 0 (128-byte aligned)
  * @param pages pages in the ring
@@ -17,6 +19,10 @@ public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
   public static final int MAX_PAGES = 12;
   /** The header holds a full and an empty mbarrier per page below this many pages. */
   static final int MIN_PAGES = 2;
+  /** Activations of one tensor-core slice buffer, before padding. */
+  static final int SLICE_BYTES = 32 * 1024;
+  /** Tiles whose pages of one chunk the tensor-core path holds at once (mk_common.cuh, tile_group). */
+  static final int TENSOR_CORE_TILE_GROUP = 4;
 
   /**
    * @param rows batch rows of the bucket
@@ -24,13 +30,15 @@ public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
    * @param maxSharedBytes the device's opt-in shared memory per block
    */
   public static SharedMemoryPlan of(int rows, ModelDims dims, int maxSharedBytes) {
-    long activation = 2L * rows * dims.widestInput();
+    boolean tensorCores = rows > StreamBuilder.MAX_CUDA_CORE_ROWS;
+    long activation = tensorCores ? 2L * (SLICE_BYTES + 16L * rows) : 2L * rows * dims.widestInput();
     long pagesOffset = (ACTIVATION_OFFSET + activation + 127) / 128 * 128;
     long pages = Math.min(MAX_PAGES, (maxSharedBytes - pagesOffset) / TileLayout.PAGE_BYTES);
-    if (pages < MIN_PAGES) {
+    int needed = tensorCores ? 2 * TENSOR_CORE_TILE_GROUP : MIN_PAGES;
+    if (pages < needed) {
       throw new IllegalArgumentException("a bucket of " + rows + " rows with inputs " + dims.widestInput()
           + " wide leaves room for " + Math.max(0, pages) + " weight pages in " + maxSharedBytes
-          + " bytes of shared memory; the megakernel needs " + MIN_PAGES);
+          + " bytes of shared memory; the megakernel needs " + needed);
     }
     return new SharedMemoryPlan((int) pagesOffset, (int) pages, (int) (pagesOffset + pages * TileLayout.PAGE_BYTES));
   }

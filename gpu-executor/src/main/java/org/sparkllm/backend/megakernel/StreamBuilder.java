@@ -10,7 +10,9 @@ import org.sparkllm.backend.cuda.GemmKernels;
  * them. Each matvec phase gives every SM a contiguous run of tiles (runs differ by at most one tile);
  * q/k/v runs are cut at KV-group boundaries so each instruction signals its group's counter and
  * attention on a group waits for that group only. Attention gets rows × KV heads × head chunks ×
- * shares instructions, the shares chosen so that this is about one per SM.
+ * shares instructions, the shares chosen so that this is about one per SM. Buckets above
+ * {@link #MAX_CUDA_CORE_ROWS} rows (tensor cores) get a norm phase of one instruction per row before
+ * QKV, GATE_UP and the LM head, which then wait for it instead of the phase before.
  *
  * <p>Where the CUDA-graph path sums in an order of its own choosing, the streams tell the kernel to sum in
  * the same order, so that the two agree to the bit where nothing else differs: each matvec instruction
@@ -22,6 +24,8 @@ public final class StreamBuilder {
   public static final int MAX_HEADS = AttentionKernels.DECODE_HEADS_PER_BLOCK;
   /** Most context splits: the merge gives each split one lane of a warp. */
   public static final int MAX_SPLITS = 32;
+  /** The largest bucket whose matvecs run on CUDA cores, normalising while they stage (mk_common.cuh). */
+  public static final int MAX_CUDA_CORE_ROWS = 8;
 
   private final ModelDims dims;
   private final int blocks;
@@ -81,13 +85,13 @@ public final class StreamBuilder {
     int contextSplits = contextSplits(dims, blocks, rows);
     int previousDown = -1;
     for (int l = 0; l < layers; l++) {
-      int[] qkvDone = qkv(l, previousDown);
+      int[] qkvDone = qkv(l, norm(Opcode.NORM_ATTENTION, l, previousDown));
       int attentionDone = attention(l, qkvDone, shares, contextSplits);
       int oDone = matvecPhase(Opcode.O_PROJ, l, attentionDone);
-      int gateUpDone = matvecPhase(Opcode.GATE_UP, l, oDone);
+      int gateUpDone = matvecPhase(Opcode.GATE_UP, l, norm(Opcode.NORM_MLP, l, oDone));
       previousDown = matvecPhase(Opcode.DOWN, l, gateUpDone);
     }
-    int lmPartials = lmHead(previousDown);
+    int lmPartials = lmHead(norm(Opcode.NORM_FINAL, 0, previousDown));
     int[] perStep = producers.stream().mapToInt(Integer::intValue).toArray();
     List<List<Instruction>> frozen = streams.stream().map(List::copyOf).toList();
     return new InstructionStreams(dims, rows, frozen, perStep, shares, lmPartials);
@@ -132,6 +136,22 @@ public final class StreamBuilder {
             waitCount, done[group]));
         from = end;
       }
+    }
+    return done;
+  }
+
+  /**
+   * One norm instruction per row, dealt round-robin, all waiting for {@code wait}; returns the counter the
+   * next matvec phase waits for: the norms' own, or {@code wait} itself when the bucket has no norm phase.
+   */
+  private int norm(Opcode op, int layer, int wait) {
+    if (rows <= MAX_CUDA_CORE_ROWS) {
+      return wait;
+    }
+    int done = counter();
+    int waitCount = waitCount(wait);
+    for (int row = 0; row < rows; row++) {
+      add(row % blocks, Instruction.norm(op, layer, row, wait, waitCount, done));
     }
     return done;
   }

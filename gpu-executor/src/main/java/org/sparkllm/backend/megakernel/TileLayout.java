@@ -4,10 +4,11 @@ package org.sparkllm.backend.megakernel;
  * How weights are laid out for the megakernel (kernels/src/main/cuda/megakernel/mk_common.cuh holds the
  * same constants). A matrix of R rows and K columns becomes ceil(R / 16) tiles of 16 rows (rows past R
  * are zero); a tile is ceil(K / 512) pages in column order, page c holding the tile's 16 rows × columns
- * [512c, min(K, 512c + 512)) row-major. Every page is contiguous (16 KiB when full), so one 1-D bulk
- * copy brings it into shared memory, and tile t starts at element 16Kt. Consumer warp w owns rows 2w
- * and 2w + 1 of every tile, contiguous in each page, so it sums them over the whole tile without the
- * other warps.
+ * [512c, min(K, 512c + 512)) row-major, the 16-byte chunks of each row permuted by {@link #storedChunk}.
+ * Every page is contiguous (16 KiB when full), so one 1-D bulk copy brings it into shared memory, and
+ * tile t starts at element 16Kt. On CUDA cores consumer warp w owns rows 2w and 2w + 1 of every tile,
+ * contiguous in each page, so it sums them over the whole tile without the other warps; on tensor cores
+ * ldmatrix reads 16 bytes of 8 consecutive rows at once, which the permutation spreads over all banks.
  */
 public final class TileLayout {
   public static final int TILE_ROWS = 16;
@@ -18,6 +19,17 @@ public final class TileLayout {
 
   public static int tiles(int rows) {
     return (rows + TILE_ROWS - 1) / TILE_ROWS;
+  }
+
+  /**
+   * Where logical 16-byte chunk {@code chunk} (columns 8·chunk .. 8·chunk + 7 of the page) of page row
+   * {@code row} is stored: chunk XOR (row mod 8). Page rows are 1 KiB (or another multiple of 128 bytes)
+   * apart, so unpermuted, the same chunk of 8 rows would sit in one bank group; permuted, an ldmatrix of
+   * 8 rows is conflict-free. Widths are multiples of 64 columns (8 chunks), so a row's chunks stay in the
+   * row. mk_retile writes this layout, mk_common.cuh's swizzled_chunk reads it.
+   */
+  public static int storedChunk(int chunk, int row) {
+    return chunk ^ (row & 7);
   }
 
   /** Pages per tile. */

@@ -8,7 +8,7 @@ import java.util.List;
  * from the builder: the test's independent statement of which instructions conflict.
  */
 final class DataAccesses {
-  enum Buffer { RESIDUAL, QUERY, KV, ATTENTION, MLP, LOGITS }
+  enum Buffer { RESIDUAL, NORMED, QUERY, KV, ATTENTION, MLP, LOGITS }
 
   /**
    * Rows [rowFrom, rowTo) × columns [from, to) of a buffer; {@code layer} separates the KV cache's
@@ -30,10 +30,20 @@ final class DataAccesses {
     int dim = d.headDim();
     int firstRow = i.firstTile() * TileLayout.TILE_ROWS;
     int lastRow = (i.firstTile() + i.tileCount()) * TileLayout.TILE_ROWS;
+    // Tensor-core buckets read the norm phases' output; CUDA-core ones normalise the residual themselves.
+    boolean normPhases = rows > StreamBuilder.MAX_CUDA_CORE_ROWS;
+    Access normedInput = normPhases
+        ? new Access(Buffer.NORMED, -1, 0, rows, 0, h, false)
+        : new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false);
     switch (i.op()) {
+      case NORM_ATTENTION, NORM_MLP, NORM_FINAL -> {
+        boolean seeds = i.op() == Opcode.NORM_ATTENTION && i.layer() == 0; // from the embedding (mk_norm.cuh)
+        out.add(new Access(Buffer.RESIDUAL, -1, i.row(), i.row() + 1, 0, h, seeds));
+        out.add(new Access(Buffer.NORMED, -1, i.row(), i.row() + 1, 0, h, true));
+      }
       case QKV -> {
-        if (i.layer() > 0) {
-          out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false));
+        if (normPhases || i.layer() > 0) {
+          out.add(normedInput);
         } else { // seeds its share of the residual with the embedding (mk_matvec.cuh, seed_residual)
           long tiles = TileLayout.tiles(d.qkvRows());
           out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, (int) (i.firstTile() * (long) h / tiles),
@@ -68,11 +78,11 @@ final class DataAccesses {
         out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, true));
       }
       case GATE_UP -> {
-        out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false));
+        out.add(normedInput);
         out.add(new Access(Buffer.MLP, -1, 0, rows, firstRow / 2, Math.min(lastRow / 2, d.intermediate()), true));
       }
       case LM_HEAD -> {
-        out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false));
+        out.add(normedInput);
         out.add(new Access(Buffer.LOGITS, -1, 0, rows, firstRow, Math.min(lastRow, d.vocab()), true));
       }
     }

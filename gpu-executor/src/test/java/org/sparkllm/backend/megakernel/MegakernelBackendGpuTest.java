@@ -60,7 +60,13 @@ class MegakernelBackendGpuTest {
   @ParameterizedTest
   @EnumSource(names = {"TINY", "TINY_LLAMA3ROPE"})
   void logitsMatchTheGraphPathOnTinyShapes(ModelShape shape) {
-    compare(TestModels.of(shape), new int[] {1, 2, 7, 8}, STEPS);
+    compare(TestModels.of(shape), new int[] {1, 2, 7, 8, 16, 64}, STEPS);
+  }
+
+  /** Every tensor-core bucket, each with padded rows (a batch one short of its bucket or just past the one below). */
+  @Test
+  void logitsMatchTheGraphPathOnTheTinyShapeInEveryTensorCoreBucket() {
+    compare(TestModels.tiny(), new int[] {9, 31, 33, 127, 200}, 16);
   }
 
   @Test
@@ -71,6 +77,12 @@ class MegakernelBackendGpuTest {
   @Test
   void logitsMatchTheGraphPathOnLlama1BAtBatch1And7() {
     compare(llama1b(), new int[] {1, 7}, STEPS);
+  }
+
+  /** The tensor-core path at the acceptance's batches. */
+  @Test
+  void logitsMatchTheGraphPathOnLlama1BAtBatch64And256() {
+    compare(llama1b(), new int[] {64, 256}, STEPS);
   }
 
   /** Wider rows (hidden 3072, head_dim 128, groups of 3): 16 steps keep the 28 layers' run short. */
@@ -189,7 +201,7 @@ class MegakernelBackendGpuTest {
     return 12 + 2 * (request % 7);
   }
 
-  /** 12 requests: steps of more than 8 rows fall back to the graph path, the tail runs on the megakernel. */
+  /** 12 requests: the batch runs in the tensor-core bucket of 16 rows, the tail in the CUDA-core ones. */
   private static List<GenerationResult> generate(Path model, EngineOptions options) throws Exception {
     try (Engine engine = Engine.open(model, options, "megakernel:0")) {
       assertEquals("megakernel", engine.backend().name());
@@ -212,9 +224,9 @@ class MegakernelBackendGpuTest {
     Path model = llama1b();
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
-        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(2048),
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(2048, 256),
             MegakernelOptions.defaults())) {
-      for (int batch : new int[] {1, 8}) {
+      for (int batch : new int[] {1, 8, 16, 64, 256}) {
         double graph = medianStepMicros(mk.cuda(), batch, 512, 200);
         double kernel = medianStepMicros(mk, batch, 512, 200);
         System.out.printf("decode step, batch %d, context 512: graph path %.0f us, megakernel %.0f us (%.2fx)%n",
@@ -229,17 +241,24 @@ class MegakernelBackendGpuTest {
           mk.tiledWeightBytes() / 1e9);
     }
     try (ModelTensors tensors = ModelTensors.open(model);
-        MegakernelBackend timed = MegakernelBackend.load(config, tensors, options(2048),
+        MegakernelBackend timed = MegakernelBackend.load(config, tensors, options(2048, 256),
             MegakernelOptions.defaults().withTiming(true))) {
-      medianStepMicros(timed, 1, 512, 50);
-      System.out.println("per-instruction breakdown, batch 1 (timing on):\n" + timed.timings());
+      for (int batch : new int[] {1, 64, 256}) {
+        medianStepMicros(timed, batch, 512, 50);
+        System.out.println("per-instruction breakdown, batch " + batch + " (timing on):\n" + timed.timings());
+        timed.timings().clear();
+      }
     }
   }
 
   // ---------------------------------------------------------------------------------------------
 
   static CudaBackendOptions options(int maxContext) {
-    return new CudaBackendOptions(0, 8, 512, maxContext, 0.3, true);
+    return options(maxContext, 8);
+  }
+
+  static CudaBackendOptions options(int maxContext, int maxSlots) {
+    return new CudaBackendOptions(0, maxSlots, 512, maxContext, 0.3, true);
   }
 
   static Path llama1b() {
@@ -258,9 +277,11 @@ class MegakernelBackendGpuTest {
    */
   private static void compare(Path model, int[] batches, int steps) {
     LlamaConfig config = LlamaConfig.read(model);
+    int maxSlots = Math.max(8, Arrays.stream(batches).max().orElseThrow());
     try (ModelTensors tensors = ModelTensors.open(model);
-        CudaBackend graph = CudaBackend.load(config, tensors, options(1024));
-        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), MegakernelOptions.defaults())) {
+        CudaBackend graph = CudaBackend.load(config, tensors, options(1024, maxSlots));
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024, maxSlots),
+            MegakernelOptions.defaults())) {
       Random random = new Random(17);
       for (int batch : batches) {
         Twin twin = new Twin(graph, mk);

@@ -30,13 +30,13 @@ class MegakernelSanitizerGpuTest {
   }
 
   @Test
-  void fewStepsAtBatch1And8() {
+  void fewStepsAtBatch1And8And16() {
     Path model = TestModels.tiny();
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
-        MegakernelBackend mk = MegakernelBackend.load(config, tensors, MegakernelBackendGpuTest.options(64),
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, MegakernelBackendGpuTest.options(64, 16),
             MegakernelOptions.defaults().withWatchdogMillis(SANITIZER_WATCHDOG_MILLIS))) {
-      for (int rows : new int[] {1, 8}) {
+      for (int rows : new int[] {1, 8, 16}) {
         List<Integer> slots = new ArrayList<>();
         List<Chunk> prompts = new ArrayList<>();
         for (int r = 0; r < rows; r++) {

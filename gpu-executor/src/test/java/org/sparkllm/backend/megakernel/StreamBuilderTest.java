@@ -31,13 +31,19 @@ class StreamBuilderTest {
     List<Arguments> out = new ArrayList<>();
     for (ModelDims d : List.of(TINY, ODD, WIDE_GROUPS)) {
       for (int blocks : new int[] {1, 7, 132}) {
-        for (int rows : new int[] {1, 2, 4, 8}) {
+        for (int rows : new int[] {1, 2, 4, 8, 16, 64}) {
           out.add(Arguments.of(d, blocks, rows));
         }
       }
     }
+    out.add(Arguments.of(TINY, 132, 32));
+    out.add(Arguments.of(TINY, 132, 128));
+    out.add(Arguments.of(TINY, 132, 256));
+    out.add(Arguments.of(TINY, 7, 256));
     out.add(Arguments.of(LLAMA_1B, 132, 1));
     out.add(Arguments.of(LLAMA_1B, 132, 8));
+    out.add(Arguments.of(LLAMA_1B, 132, 64));
+    out.add(Arguments.of(LLAMA_1B, 132, 256));
     out.add(Arguments.of(LLAMA_3B, 132, 4));
     return out.stream();
   }
@@ -96,9 +102,9 @@ class StreamBuilderTest {
     assertNull(StreamChecks.simulate(s, 3, 42));
   }
 
-  /** The pairwise check is quadratic: the 28-layer shape is left to the other checks. */
+  /** The pairwise check is quadratic: the 28-layer shape and the 1B shape's large buckets are left to the others. */
   static Stream<Arguments> shapesForConflicts() {
-    return shapes().filter(a -> a.get()[0] != LLAMA_3B);
+    return shapes().filter(a -> a.get()[0] != LLAMA_3B && (a.get()[0] != LLAMA_1B || (int) a.get()[2] <= 8));
   }
 
   @ParameterizedTest
@@ -110,12 +116,14 @@ class StreamBuilderTest {
 
   @ParameterizedTest
   @MethodSource("shapes")
-  void everyTileAndEveryAttentionShareIsComputedOncePerLayer(ModelDims d, int blocks, int rows) {
+  void everyTileAttentionShareAndNormIsComputedOncePerLayer(ModelDims d, int blocks, int rows) {
     InstructionStreams s = StreamBuilder.build(d, blocks, rows);
     Map<String, Integer> seen = new HashMap<>();
     for (List<Instruction> stream : s.streams()) {
       for (Instruction i : stream) {
-        if (i.op() == Opcode.ATTENTION) {
+        if (i.op().isNorm()) {
+          seen.merge(i.layer() + " " + i.op() + " row " + i.row(), 1, Integer::sum);
+        } else if (i.op() == Opcode.ATTENTION) {
           for (int h = i.headBegin(); h < i.headBegin() + i.headCount(); h++) {
             assertEquals(i.kvHead(), h / d.group(), "head " + h + " belongs to KV head " + h / d.group());
             seen.merge(i.layer() + " attention " + i.row() + " " + h + " " + i.split(), 1, Integer::sum);
@@ -129,36 +137,80 @@ class StreamBuilderTest {
     }
     int expected = 0;
     for (Opcode op : Opcode.values()) {
-      int perLayer = op == Opcode.ATTENTION
-          ? rows * d.heads() * s.attentionShares()
-          : TileLayout.tiles(op.matrix().rows(d));
-      expected += op == Opcode.LM_HEAD ? perLayer : perLayer * d.layers();
+      int perLayer;
+      if (op.isNorm()) {
+        perLayer = rows > StreamBuilder.MAX_CUDA_CORE_ROWS ? rows : 0;
+      } else if (op == Opcode.ATTENTION) {
+        perLayer = rows * d.heads() * s.attentionShares();
+      } else {
+        perLayer = TileLayout.tiles(op.matrix().rows(d));
+      }
+      expected += op == Opcode.LM_HEAD || op == Opcode.NORM_FINAL ? perLayer : perLayer * d.layers();
     }
     assertEquals(expected, seen.size());
     seen.forEach((k, v) -> assertEquals(1, v, k + " computed " + v + " times"));
   }
 
-  /** O_PROJ and DOWN only add to the residual: layer 0's QKV must have written all of it first. */
+  /**
+   * O_PROJ and DOWN only add to the residual: layer 0's QKV (CUDA cores) or attention norm (tensor cores)
+   * must have written all of it first.
+   */
   @ParameterizedTest
   @MethodSource("shapes")
-  void layerZeroQkvSeedsEveryResidualElementOnce(ModelDims d, int blocks, int rows) {
-    int[] writes = new int[d.hidden()];
+  void layerZeroSeedsEveryResidualElementOnce(ModelDims d, int blocks, int rows) {
+    int[][] writes = new int[rows][d.hidden()];
     for (List<Instruction> stream : StreamBuilder.build(d, blocks, rows).streams()) {
       for (Instruction i : stream) {
-        if (i.op() != Opcode.QKV || i.layer() != 0) {
+        if (i.layer() != 0 || (i.op() != Opcode.QKV && i.op() != Opcode.NORM_ATTENTION)) {
           continue;
         }
         for (DataAccesses.Access a : DataAccesses.of(i, d, rows)) {
           if (a.buffer() == DataAccesses.Buffer.RESIDUAL && a.write()) {
-            for (int k = a.from(); k < a.to(); k++) {
-              writes[k]++;
+            for (int r = a.rowFrom(); r < a.rowTo(); r++) {
+              for (int k = a.from(); k < a.to(); k++) {
+                writes[r][k]++;
+              }
             }
           }
         }
       }
     }
-    for (int k = 0; k < writes.length; k++) {
-      assertEquals(1, writes[k], "residual element " + k + " seeded " + writes[k] + " times");
+    for (int r = 0; r < rows; r++) {
+      for (int k = 0; k < d.hidden(); k++) {
+        assertEquals(1, writes[r][k], "residual element " + k + " of row " + r + " seeded " + writes[r][k] + " times");
+      }
+    }
+  }
+
+  /** Tensor-core buckets: QKV, GATE_UP and LM_HEAD wait for a norm of every row, and only for that. */
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void tensorCoreMatvecsWaitForTheirNormPhase(ModelDims d, int blocks, int rows) {
+    InstructionStreams s = StreamBuilder.build(d, blocks, rows);
+    Map<Integer, Opcode> signaller = new HashMap<>();
+    s.streams().forEach(stream -> stream.forEach(i -> {
+      if (i.signal() >= 0) {
+        signaller.put(i.signal(), i.op());
+      }
+    }));
+    Map<Opcode, Opcode> normBefore = Map.of(Opcode.QKV, Opcode.NORM_ATTENTION, Opcode.GATE_UP, Opcode.NORM_MLP,
+        Opcode.LM_HEAD, Opcode.NORM_FINAL);
+    boolean tensorCores = rows > StreamBuilder.MAX_CUDA_CORE_ROWS;
+    for (List<Instruction> stream : s.streams()) {
+      for (Instruction i : stream) {
+        Opcode norm = normBefore.get(i.op());
+        if (norm == null || i.waitOn() < 0) {
+          assertTrue(norm == null || (!tensorCores && i.layer() == 0 && i.op() == Opcode.QKV), i + " waits for nothing");
+          continue;
+        }
+        Opcode waitedFor = signaller.get(i.waitOn());
+        if (tensorCores) {
+          assertEquals(norm, waitedFor, i + " waits for its norm phase");
+          assertEquals(rows, i.waitCount(), i + " waits for a norm of every row");
+        } else {
+          assertFalse(waitedFor.isNorm(), "CUDA-core buckets have no norm phase");
+        }
+      }
     }
   }
 
@@ -184,6 +236,10 @@ class StreamBuilderTest {
   void attentionSharesGiveEverySmAboutOneInstruction() {
     assertEquals(16, StreamBuilder.build(LLAMA_1B, 132, 1).attentionShares());
     assertEquals(2, StreamBuilder.build(LLAMA_1B, 132, 8).attentionShares());
+    assertEquals(1, StreamBuilder.build(LLAMA_1B, 132, 64).attentionShares());
+    assertEquals(2048, StreamBuilder.build(LLAMA_1B, 132, 256).streams().stream()
+        .mapToLong(stream -> stream.stream().filter(i -> i.op() == Opcode.ATTENTION && i.layer() == 0).count()).sum(),
+        "rows x KV heads attention instructions per layer");
     assertEquals(StreamBuilder.MAX_SPLITS, StreamBuilder.build(TINY, 132, 1).attentionShares());
     assertEquals(1, StreamBuilder.build(TINY, 7, 8).attentionShares());
     assertEquals(2, StreamBuilder.headChunks(WIDE_GROUPS));

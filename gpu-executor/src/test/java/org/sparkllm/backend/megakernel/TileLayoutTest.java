@@ -83,11 +83,53 @@ class TileLayoutTest {
   }
 
   @Test
+  void tensorCoreBucketsHoldTwoTileGroupsOfPagesNextToTwoSliceBuffers() {
+    int h100 = 232448;
+    for (ModelDims d : new ModelDims[] {StreamBuilderTest.TINY, StreamBuilderTest.LLAMA_1B, StreamBuilderTest.LLAMA_3B}) {
+      for (int rows = 16; rows <= 256; rows *= 2) {
+        SharedMemoryPlan plan = SharedMemoryPlan.of(rows, d, h100);
+        assertTrue(plan.pages() >= 2 * SharedMemoryPlan.TENSOR_CORE_TILE_GROUP, rows + " rows: " + plan);
+        assertTrue(plan.bytes() <= h100);
+        assertEquals(0, plan.pagesOffset() % 128);
+        assertTrue(plan.pagesOffset() >= SharedMemoryPlan.ACTIVATION_OFFSET + 2 * (SharedMemoryPlan.SLICE_BYTES
+            + 16 * rows), "two padded slice buffers");
+      }
+    }
+    assertEquals(8, SharedMemoryPlan.of(256, StreamBuilderTest.LLAMA_1B, h100).pages());
+  }
+
+  @Test
+  void swizzledChunksPermuteEachRowAndSpreadEightRowsOverEveryBankGroup() {
+    for (int row = 0; row < TileLayout.TILE_ROWS; row++) {
+      Set<Integer> stored = new HashSet<>();
+      for (int chunk = 0; chunk < TileLayout.PAGE_COLUMNS / 8; chunk++) {
+        int s = TileLayout.storedChunk(chunk, row);
+        assertEquals(chunk / 8, s / 8, "a chunk stays in its group of 8 (widths are multiples of 64 columns)");
+        assertEquals(chunk, TileLayout.storedChunk(s, row), "the permutation is its own inverse");
+        stored.add(s);
+      }
+      assertEquals(TileLayout.PAGE_COLUMNS / 8, stored.size(), "a permutation of the row's chunks");
+    }
+    for (int first : new int[] {0, 8}) { // an ldmatrix reads one chunk of rows first .. first + 7
+      for (int chunk = 0; chunk < 64; chunk++) {
+        Set<Integer> bankGroups = new HashSet<>(); // rows are a multiple of 128 bytes apart: bank group = chunk % 8
+        for (int row = first; row < first + 8; row++) {
+          bankGroups.add(TileLayout.storedChunk(chunk, row) % 8);
+        }
+        assertEquals(8, bankGroups.size(), "chunk " + chunk + " of rows " + first + ".." + (first + 7));
+      }
+    }
+  }
+
+  @Test
   void shapesTheKernelsCannotRunAreRejectedNamingTheValue() {
     IllegalArgumentException d = assertThrows(IllegalArgumentException.class,
         () -> new ModelDims(128, 1, 4, 2, 48, 384, 512));
     assertTrue(d.getMessage().contains("48"));
     assertThrows(IllegalArgumentException.class, () -> new ModelDims(128, 1, 6, 4, 32, 384, 512));
     assertThrows(IllegalArgumentException.class, () -> new ModelDims(132, 1, 4, 2, 32, 384, 512));
+    IllegalArgumentException narrow = assertThrows(IllegalArgumentException.class,
+        () -> new ModelDims(160, 1, 5, 1, 32, 384, 512));
+    assertTrue(narrow.getMessage().contains("160") && narrow.getMessage().contains("64"), narrow.getMessage());
   }
 }

@@ -1,0 +1,72 @@
+// The NORM instructions of buckets above kMaxCoreRows: the RMSNorm of one batch row into m.normed, once,
+// for all the tensor-core matvec instructions that read it (QKV after NORM_ATTENTION, GATE_UP after
+// NORM_MLP, LM_HEAD after NORM_FINAL). The CUDA-core path computes the norm while staging instead, which
+// at 256 rows would read the whole fp32 residual (2 MB for hidden 2048) on every SM.
+//
+// Arithmetic as stage_normed and layer_rmsnorm: each thread sums its float4s k4 = tid, tid + 256, ...,
+// the warps reduce with xor shuffles and the warp sums are added in warp order, so inv_rms is the graph
+// path's to the bit; out = bf16(w * (x * inv_rms)). Layer 0's NORM_ATTENTION reads the embedding row of the
+// token and seeds the fp32 residual with it, which O_PROJ and DOWN then add to.
+#pragma once
+#include "mk_matvec.cuh"
+
+namespace mk {
+
+// float4s per thread kept in registers between the two passes (hidden <= 4 * 256 * 4 = 4096); wider rows
+// load the rest twice.
+constexpr int kNormKept = 4;
+
+__device__ void run_norm(Context& c, const Instruction& in) {
+  const Model& m = *c.m;
+  const int b = in.row;
+  if (b >= c.step->count) return;  // a padded row: its outputs are never stored
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int K = (int)m.hidden, V = K / 4;
+  const Layer& l = m.layer[in.layer];
+  const __nv_bfloat16* weight = in.op == kNormAttention ? l.attn_norm : in.op == kNormMlp ? l.mlp_norm : m.final_norm;
+  const uint2* w4 = reinterpret_cast<const uint2*>(weight);
+  const bool from_embedding = in.op == kNormAttention && in.layer == 0;
+  const uint2* embedding = reinterpret_cast<const uint2*>(m.embedding + (size_t)c.step->tokens[b] * K);
+  float4* residual = reinterpret_cast<float4*>(m.residual + (size_t)b * K);
+
+  auto load4 = [&](int k4) -> float4 {
+    if (!from_embedding) return __ldcg(residual + k4);  // written by other SMs in this launch
+    const float4 v = bf16x4_to_float4(__ldg(embedding + k4));
+    residual[k4] = v;
+    return v;
+  };
+  auto add_squares = [](float& sum, float4 v) { sum += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w; };
+
+  float4 kept[kNormKept];
+  float squares = 0.f;
+#pragma unroll
+  for (int j = 0; j < kNormKept; ++j) {
+    const int k4 = tid + j * kConsumerThreads;
+    kept[j] = k4 < V ? load4(k4) : make_float4(0.f, 0.f, 0.f, 0.f);
+    add_squares(squares, kept[j]);  // the zeros of missing elements leave the sum as it was
+  }
+  for (int k4 = tid + kNormKept * kConsumerThreads; k4 < V; k4 += kConsumerThreads) add_squares(squares, load4(k4));
+
+  MatvecScratch& s = *reinterpret_cast<MatvecScratch*>(scratch(c.smem));
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) squares += __shfl_xor_sync(0xffffffffu, squares, o);
+  if (lane == 0) s.sums[warp][0] = squares;
+  consumer_sync();
+  float total = 0.f;
+#pragma unroll
+  for (int w = 0; w < kConsumerWarps; ++w) total += s.sums[w][0];
+  const float inv = rsqrtf(total / K + (float)m.eps);
+
+  __nv_bfloat16* out = m.normed + (size_t)b * K;
+#pragma unroll
+  for (int j = 0; j < kNormKept; ++j) {
+    const int k4 = tid + j * kConsumerThreads;
+    if (k4 < V) store_normed(out, k4, kept[j], __ldg(w4 + k4), inv, true);
+  }
+  for (int k4 = tid + kNormKept * kConsumerThreads; k4 < V; k4 += kConsumerThreads) {
+    store_normed(out, k4, from_embedding ? bf16x4_to_float4(__ldg(embedding + k4)) : __ldcg(residual + k4),
+                 __ldg(w4 + k4), inv, true);
+  }
+}
+
+}  // namespace mk
