@@ -88,10 +88,15 @@ public final class Engine implements AutoCloseable {
 
   /**
    * Loads a Hugging Face model directory onto {@code device}: "cpu", "cuda:N" for the CUDA backend
-   * on device N, or "megakernel:N" for decode steps of up to 8 sequences in the persistent megakernel
+   * on device N, or "megakernel:N" for decode steps in the persistent megakernel
    * over that CUDA backend (weights in bf16, the vAttention KV cache sized from the free device memory).
    */
   public static Engine open(Path modelDir, EngineOptions options, String device) {
+    return open(modelDir, options, device, MegakernelOptions.defaults());
+  }
+
+  /** As {@link #open(Path, EngineOptions, String)}, with the megakernel's options for "megakernel:N". */
+  public static Engine open(Path modelDir, EngineOptions options, String device, MegakernelOptions megakernel) {
     LlamaConfig config = LlamaConfig.read(modelDir);
     GenerationConfig generation = GenerationConfig.read(modelDir);
     Tokenizer tokenizer = Tokenizer.load(modelDir);
@@ -110,7 +115,7 @@ public final class Engine implements AutoCloseable {
         backend = CudaBackend.load(config, tensors, cudaOptions(config, options, ordinal(device, "cuda:")));
       } else if (device.startsWith("megakernel:")) {
         backend = MegakernelBackend.load(config, tensors, cudaOptions(config, options, ordinal(device, "megakernel:")),
-            MegakernelOptions.defaults());
+            megakernel);
       } else {
         throw new IllegalArgumentException(
             "device \"" + device + "\" is unknown: use \"cpu\", \"cuda:N\" or \"megakernel:N\"");

@@ -17,9 +17,9 @@ import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
 
 /**
- * Decode steps of up to 256 sequences in one launch of the persistent megakernel (up to 8 rows on CUDA
- * cores, 16 to 256 on tensor cores); everything else (prefill, prefill mixed with decode, larger
- * batches) runs on the CUDA backend it wraps, which also owns
+ * Decode steps of up to {@link MegakernelOptions#maxRows()} sequences (8 by default, at most 256) in one
+ * launch of the persistent megakernel (up to 8 rows on CUDA cores, 16 to 256 on tensor cores); everything
+ * else (prefill, prefill mixed with decode, larger batches) runs on the CUDA backend it wraps, which also owns
  * the weights, the KV cache and the stream both use. Greedy rows get their token from the kernel's own
  * argmax; a step with other sampling settings runs the CUDA backend's device sampler on the kernel's
  * logits.
@@ -59,7 +59,7 @@ public final class MegakernelBackend implements Backend {
       throw new IllegalStateException("the megakernel needs a Hopper GPU (compute capability 9.0); device "
           + cudaOptions.device() + " is " + limits.computeMajor() + ".x");
     }
-    int largest = bucketFor(Math.min(cudaOptions.maxSlots(), MegakernelBuffers.MAX_ROWS));
+    int largest = bucketFor(Math.min(cudaOptions.maxSlots(), options.maxRows()));
     for (int bucket : BUCKETS) {
       if (bucket <= largest) {
         SharedMemoryPlan.of(bucket, dims, limits.maxSharedBytes()); // fails early if one cannot fit
@@ -125,10 +125,10 @@ public final class MegakernelBackend implements Backend {
     return true;
   }
 
-  /** Whether the megakernel runs this step: only single-token chunks that want logits, at most 256. */
-  public static boolean runsOnMegakernel(ForwardBatch batch) {
+  /** Whether the megakernel runs this step: only single-token chunks that want logits, at most maxRows. */
+  public boolean runsOnMegakernel(ForwardBatch batch) {
     int n = batch.chunks().size();
-    return n >= 1 && n <= BUCKETS[BUCKETS.length - 1]
+    return n >= 1 && n <= options.maxRows()
         && batch.chunks().stream().allMatch(c -> c.tokens().length == 1 && c.wantLogits());
   }
 

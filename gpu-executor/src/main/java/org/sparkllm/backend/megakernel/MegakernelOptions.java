@@ -6,10 +6,19 @@ package org.sparkllm.backend.megakernel;
  *     download per step
  * @param l2PrefetchPages how many 16 KiB weight pages beyond the one being copied into shared memory each
  *     SM's loader asks L2 to fetch ahead: HBM keeps streaming while the page ring is full (0: off)
+ * @param maxRows the most decode rows a step may have to run on the megakernel (1 to
+ *     {@link #MAX_ROWS}); larger steps run on the CUDA-graph path
  */
-public record MegakernelOptions(double watchdogMillis, boolean timing, int l2PrefetchPages) {
+public record MegakernelOptions(double watchdogMillis, boolean timing, int l2PrefetchPages, int maxRows) {
   /** Default L2 prefetch depth: off, since on an H100 at batch 1 each depth tried (4, 8, 16 pages) was slower. */
   public static final int DEFAULT_L2_PREFETCH_PAGES = 0;
+  /** The largest bucket the kernel is built for. */
+  public static final int MAX_ROWS = MegakernelBuffers.MAX_ROWS;
+  /**
+   * Default row limit: the CUDA-core buckets (up to 8 rows). The tensor-core buckets (16 to 256 rows) match
+   * the graph path's logits but are slower than it on an H100 (docs/perf/megakernel.md), so they are opt-in.
+   */
+  public static final int DEFAULT_MAX_ROWS = StreamBuilder.MAX_CUDA_CORE_ROWS;
 
   public MegakernelOptions {
     if (!(watchdogMillis > 0)) {
@@ -18,21 +27,28 @@ public record MegakernelOptions(double watchdogMillis, boolean timing, int l2Pre
     if (l2PrefetchPages < 0) {
       throw new IllegalArgumentException("l2PrefetchPages must be >= 0, got " + l2PrefetchPages);
     }
+    if (maxRows < 1 || maxRows > MAX_ROWS) {
+      throw new IllegalArgumentException("maxRows must be in 1.." + MAX_ROWS + ", got " + maxRows);
+    }
   }
 
   public static MegakernelOptions defaults() {
-    return new MegakernelOptions(1000, false, DEFAULT_L2_PREFETCH_PAGES);
+    return new MegakernelOptions(1000, false, DEFAULT_L2_PREFETCH_PAGES, DEFAULT_MAX_ROWS);
   }
 
   public MegakernelOptions withTiming(boolean on) {
-    return new MegakernelOptions(watchdogMillis, on, l2PrefetchPages);
+    return new MegakernelOptions(watchdogMillis, on, l2PrefetchPages, maxRows);
   }
 
   public MegakernelOptions withWatchdogMillis(double millis) {
-    return new MegakernelOptions(millis, timing, l2PrefetchPages);
+    return new MegakernelOptions(millis, timing, l2PrefetchPages, maxRows);
   }
 
   public MegakernelOptions withL2PrefetchPages(int pages) {
-    return new MegakernelOptions(watchdogMillis, timing, pages);
+    return new MegakernelOptions(watchdogMillis, timing, pages, maxRows);
+  }
+
+  public MegakernelOptions withMaxRows(int rows) {
+    return new MegakernelOptions(watchdogMillis, timing, l2PrefetchPages, rows);
   }
 }

@@ -2,6 +2,7 @@ package org.sparkllm.backend.megakernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -51,6 +52,8 @@ class MegakernelBackendGpuTest {
   /** Per-row sanity bound, as CudaBackendGpuTest's. */
   static final double ROW_TOLERANCE = 3e-2;
   static final int STEPS = 64;
+  /** Every bucket on the megakernel (the default leaves steps above 8 rows to the graph path). */
+  static final MegakernelOptions ALL_BUCKETS = MegakernelOptions.defaults().withMaxRows(MegakernelOptions.MAX_ROWS);
 
   @BeforeEach
   void requireGpu() {
@@ -97,7 +100,7 @@ class MegakernelBackendGpuTest {
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
         MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024),
-            MegakernelOptions.defaults().withWatchdogMillis(200))) {
+            ALL_BUCKETS.withWatchdogMillis(200))) {
       int slot = mk.kvCache().acquireSlot();
       assertTrue(mk.kvCache().ensureCapacity(slot, 64));
       ForwardBatch prompt = new ForwardBatch(List.of(new Chunk(slot, 0, new int[] {5, 6, 7}, true)));
@@ -121,7 +124,7 @@ class MegakernelBackendGpuTest {
     Path model = TestModels.tiny();
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
-        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), MegakernelOptions.defaults());
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), ALL_BUCKETS);
         CudaBackend graph = CudaBackend.load(config, tensors, options(1024))) {
       Twin twin = new Twin(graph, mk);
       Random random = new Random(3);
@@ -164,7 +167,7 @@ class MegakernelBackendGpuTest {
     Path model = TestModels.tiny();
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
-        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), MegakernelOptions.defaults())) {
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), ALL_BUCKETS)) {
       int a = mk.kvCache().acquireSlot();
       int b = mk.kvCache().acquireSlot();
       assertTrue(mk.kvCache().ensureCapacity(a, 64) && mk.kvCache().ensureCapacity(b, 64));
@@ -181,6 +184,25 @@ class MegakernelBackendGpuTest {
       int[] again = mk.forwardAndSample(step, hot);
       assertEquals(Arrays.toString(sampled), Arrays.toString(again), "seeded sampling is reproducible");
     }
+  }
+
+  @Test
+  void byDefaultStepsAboveTheCudaCoreBucketsRunOnTheGraphPath() {
+    Path model = TestModels.tiny();
+    LlamaConfig config = LlamaConfig.read(model);
+    try (ModelTensors tensors = ModelTensors.open(model);
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), MegakernelOptions.defaults())) {
+      assertTrue(mk.runsOnMegakernel(decodeStep(StreamBuilder.MAX_CUDA_CORE_ROWS)));
+      assertFalse(mk.runsOnMegakernel(decodeStep(StreamBuilder.MAX_CUDA_CORE_ROWS + 1)));
+    }
+  }
+
+  private static ForwardBatch decodeStep(int rows) {
+    List<Chunk> chunks = new ArrayList<>();
+    for (int r = 0; r < rows; r++) {
+      chunks.add(new Chunk(r, 1, new int[] {0}, true));
+    }
+    return new ForwardBatch(chunks);
   }
 
   @Test
@@ -225,7 +247,7 @@ class MegakernelBackendGpuTest {
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
         MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(2048, 256),
-            MegakernelOptions.defaults())) {
+            ALL_BUCKETS)) {
       for (int batch : new int[] {1, 8, 16, 64, 256}) {
         double graph = medianStepMicros(mk.cuda(), batch, 512, 200);
         double kernel = medianStepMicros(mk, batch, 512, 200);
@@ -242,7 +264,7 @@ class MegakernelBackendGpuTest {
     }
     try (ModelTensors tensors = ModelTensors.open(model);
         MegakernelBackend timed = MegakernelBackend.load(config, tensors, options(2048, 256),
-            MegakernelOptions.defaults().withTiming(true))) {
+            ALL_BUCKETS.withTiming(true))) {
       for (int batch : new int[] {1, 64, 256}) {
         medianStepMicros(timed, batch, 512, 50);
         System.out.println("per-instruction breakdown, batch " + batch + " (timing on):\n" + timed.timings());
@@ -281,7 +303,7 @@ class MegakernelBackendGpuTest {
     try (ModelTensors tensors = ModelTensors.open(model);
         CudaBackend graph = CudaBackend.load(config, tensors, options(1024, maxSlots));
         MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024, maxSlots),
-            MegakernelOptions.defaults())) {
+            ALL_BUCKETS)) {
       Random random = new Random(17);
       for (int batch : batches) {
         Twin twin = new Twin(graph, mk);

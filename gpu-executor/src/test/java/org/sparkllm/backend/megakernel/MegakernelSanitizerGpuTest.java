@@ -35,7 +35,7 @@ class MegakernelSanitizerGpuTest {
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
         MegakernelBackend mk = MegakernelBackend.load(config, tensors, MegakernelBackendGpuTest.options(64, 16),
-            MegakernelOptions.defaults().withWatchdogMillis(SANITIZER_WATCHDOG_MILLIS))) {
+            MegakernelOptions.defaults().withWatchdogMillis(SANITIZER_WATCHDOG_MILLIS).withMaxRows(16))) {
       for (int rows : new int[] {1, 8, 16}) {
         List<Integer> slots = new ArrayList<>();
         List<Chunk> prompts = new ArrayList<>();
@@ -52,7 +52,7 @@ class MegakernelSanitizerGpuTest {
             step.add(new Chunk(slots.get(r), position, new int[] {11 + r}, true));
           }
           ForwardBatch batch = new ForwardBatch(step);
-          assertTrue(MegakernelBackend.runsOnMegakernel(batch), "a decode step of " + rows + " rows");
+          assertTrue(mk.runsOnMegakernel(batch), "a decode step of " + rows + " rows");
           float[][] megakernel = mk.forward(batch);
           float[][] graph = mk.cuda().forward(batch);
           for (int r = 0; r < rows; r++) {

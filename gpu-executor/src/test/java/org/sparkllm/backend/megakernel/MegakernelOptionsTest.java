@@ -1,0 +1,20 @@
+package org.sparkllm.backend.megakernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class MegakernelOptionsTest {
+  @Test
+  void rowLimitsOutsideTheBuiltBucketsAreRejectedByName() {
+    assertEquals(StreamBuilder.MAX_CUDA_CORE_ROWS, MegakernelOptions.defaults().maxRows());
+    assertEquals(256, MegakernelOptions.defaults().withMaxRows(256).maxRows());
+    for (int bad : new int[] {0, 257}) {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> MegakernelOptions.defaults().withMaxRows(bad));
+      assertTrue(e.getMessage().contains("maxRows") && e.getMessage().contains(String.valueOf(bad)), e.getMessage());
+    }
+  }
+}
