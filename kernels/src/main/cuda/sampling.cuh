@@ -13,6 +13,9 @@
 // - The draw: target = floor(u * kept mass) with u from Philox4x32-10 keyed by the request's seed; the
 //   token is where the running kept mass, in token-id order, passes the target. The kernel first finds
 //   the warp whose id range holds it, then the thread within that range, then the token.
+// - The block is a parameter (B: its thread count, its barrier, how it loads logits): sample_tokens runs
+//   1024 threads per row; the decode megakernel runs the same code in its 256 consumer threads, reading
+//   logits that other SMs wrote in the same launch through L2. Integer sums make the token the same.
 #pragma once
 #include <cstdint>
 
@@ -30,8 +33,7 @@ static_assert(sizeof(SampleParams) == 32, "DeviceSampler.PARAMS_BYTES");
 
 namespace sample_detail {
 
-constexpr int kThreads = 1024;
-constexpr int kWarps = kThreads / 32;
+constexpr int kMaxWarps = 32;
 constexpr int kUnroll = 8;  // loads in flight per thread in a sweep: enough to cover L2 latency
 constexpr unsigned kFull = 0xFFFFFFFFu;
 constexpr float kMassScale = 1099511627776.0f;  // 2^40: one token's mass is at most 2^40
@@ -43,9 +45,9 @@ struct Shared {
   unsigned int mass_low[256];
   unsigned int mass_high[256];
   unsigned long long mass[256];
-  unsigned long long warp_u64[kWarps];
-  unsigned int warp_u32[kWarps];
-  unsigned int warp_index[kWarps];
+  unsigned long long warp_u64[kMaxWarps];
+  unsigned int warp_u32[kMaxWarps];
+  unsigned int warp_index[kMaxWarps];
   unsigned int result_u32;         // a digit, a warp or a block-wide maximum, broadcast
   unsigned long long result_u64;   // what is still needed inside the chosen bucket or warp
 };
@@ -86,7 +88,7 @@ __device__ __forceinline__ unsigned long long kept_mass(float logit, const Filte
 
 // Calls body(valid, i, logit) for i = begin + lane + j * step, j = 0, 1, ... while i < end. The loop
 // bound is the same for the whole warp, so bodies may use warp collectives (valid is false past end).
-template <typename Body>
+template <class B, typename Body>
 __device__ __forceinline__ void sweep(const float* __restrict__ x, int begin, int end, int step, Body body) {
   const int lane = threadIdx.x & 31;
   for (int base = begin; base < end; base += step * kUnroll) {
@@ -94,7 +96,7 @@ __device__ __forceinline__ void sweep(const float* __restrict__ x, int begin, in
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int i = base + u * step + lane;
-      v[u] = i < end ? __ldg(x + i) : 0.0f;
+      v[u] = i < end ? B::load(x + i) : 0.0f;
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
@@ -105,9 +107,9 @@ __device__ __forceinline__ void sweep(const float* __restrict__ x, int begin, in
 }
 
 // The whole row, warps interleaved: each warp reads 32 consecutive logits per load.
-template <typename Body>
+template <class B, typename Body>
 __device__ __forceinline__ void sweep_row(const float* __restrict__ x, int vocab, Body body) {
-  sweep(x, threadIdx.x & ~31, vocab, kThreads, body);
+  sweep<B>(x, threadIdx.x & ~31, vocab, B::kThreads, body);
 }
 
 // Adds mass to bucket d as two 32-bit halves; the add that wraps the low word carries one into the high
@@ -134,8 +136,9 @@ __device__ __forceinline__ void histogram_add(Shared& sh, bool part, unsigned di
   }
 }
 
+template <class B>
 __device__ __forceinline__ void clear_histograms(Shared& sh, bool with_mass) {
-  for (int d = threadIdx.x; d < 256; d += kThreads) {
+  for (int d = threadIdx.x; d < 256; d += B::kThreads) {
     sh.count[d] = 0;
     if (with_mass) {
       sh.mass_low[d] = 0;
@@ -145,8 +148,9 @@ __device__ __forceinline__ void clear_histograms(Shared& sh, bool with_mass) {
 }
 
 // Joins the two words of each bucket's mass; the caller synchronises before and after.
+template <class B>
 __device__ __forceinline__ void join_masses(Shared& sh) {
-  for (int d = threadIdx.x; d < 256; d += kThreads) {
+  for (int d = threadIdx.x; d < 256; d += B::kThreads) {
     sh.mass[d] = (static_cast<unsigned long long>(sh.mass_high[d]) << 32) | sh.mass_low[d];
   }
 }
@@ -201,6 +205,7 @@ __device__ __forceinline__ void find_bucket(Shared& sh, const T* value, T need) 
   }
 }
 
+template <class B>
 __device__ __forceinline__ unsigned block_max(Shared& sh, unsigned v) {
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
@@ -208,17 +213,18 @@ __device__ __forceinline__ unsigned block_max(Shared& sh, unsigned v) {
   if (lane == 0) {
     sh.warp_u32[warp] = v;
   }
-  __syncthreads();
+  B::sync();
   if (warp == 0) {
-    v = __reduce_max_sync(kFull, sh.warp_u32[lane]);
+    v = __reduce_max_sync(kFull, lane < B::kWarps ? sh.warp_u32[lane] : 0u);
     if (lane == 0) {
       sh.result_u32 = v;
     }
   }
-  __syncthreads();
+  B::sync();
   return sh.result_u32;
 }
 
+template <class B>
 __device__ __forceinline__ unsigned long long block_exclusive_scan(Shared& sh, unsigned long long v) {
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
@@ -226,23 +232,27 @@ __device__ __forceinline__ unsigned long long block_exclusive_scan(Shared& sh, u
   if (lane == 31) {
     sh.warp_u64[warp] = through;
   }
-  __syncthreads();
+  B::sync();
   if (warp == 0) {
-    const unsigned long long total = sh.warp_u64[lane];
-    sh.warp_u64[lane] = warp_inclusive_scan(total) - total;
+    const unsigned long long total = lane < B::kWarps ? sh.warp_u64[lane] : 0ull;
+    const unsigned long long before = warp_inclusive_scan(total) - total;
+    if (lane < B::kWarps) {
+      sh.warp_u64[lane] = before;
+    }
   }
-  __syncthreads();
+  B::sync();
   return sh.warp_u64[warp] + through - v;
 }
 
 // The first index of the largest logit.
+template <class B>
 __device__ __forceinline__ int argmax(Shared& sh, const float* __restrict__ x, int vocab) {
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
   unsigned best_key = 0;
   unsigned best_index = 0xFFFFFFFFu;
   // A thread visits its tokens in increasing id order, so a strictly larger key is needed to move on.
-  sweep_row(x, vocab, [&](bool valid, int i, float logit) {
+  sweep_row<B>(x, vocab, [&](bool valid, int i, float logit) {
     const unsigned key = order_key(logit);
     if (valid && (key > best_key || best_index == 0xFFFFFFFFu)) {
       best_key = key;
@@ -255,35 +265,37 @@ __device__ __forceinline__ int argmax(Shared& sh, const float* __restrict__ x, i
     sh.warp_u32[warp] = key;
     sh.warp_index[warp] = index;
   }
-  __syncthreads();
+  B::sync();
   if (warp == 0) {
-    key = __reduce_max_sync(kFull, sh.warp_u32[lane]);
-    index = __reduce_min_sync(kFull, sh.warp_u32[lane] == key ? sh.warp_index[lane] : 0xFFFFFFFFu);
+    const bool live = lane < B::kWarps;
+    key = __reduce_max_sync(kFull, live ? sh.warp_u32[lane] : 0u);
+    index = __reduce_min_sync(kFull, live && sh.warp_u32[lane] == key ? sh.warp_index[lane] : 0xFFFFFFFFu);
   }
   return static_cast<int>(index);  // valid in thread 0
 }
 
 // The key of the k-th largest z (1 <= k < vocab): top-k keeps keys >= it. Expects the count histogram of
 // the top digit of every key in sh (the first sweep builds it).
+template <class B>
 __device__ __forceinline__ unsigned select_top_k(Shared& sh, const float* __restrict__ x, int vocab,
                                                  float temperature, unsigned k) {
   unsigned prefix = 0;
   unsigned need = k;
   for (int shift = 24;; shift -= 8) {
     if (shift != 24) {
-      __syncthreads();  // everyone has read the previous level's result
-      clear_histograms(sh, false);
-      __syncthreads();
-      sweep_row(x, vocab, [&](bool valid, int, float logit) {
+      B::sync();  // everyone has read the previous level's result
+      clear_histograms<B>(sh, false);
+      B::sync();
+      sweep_row<B>(x, vocab, [&](bool valid, int, float logit) {
         const unsigned key = order_key(logit / temperature);
         histogram_add<false>(sh, valid && (key >> (shift + 8)) == prefix, (key >> shift) & 255u, 0);
       });
     }
-    __syncthreads();
+    B::sync();
     if (threadIdx.x < 32) {
       find_bucket<unsigned>(sh, sh.count, need);
     }
-    __syncthreads();
+    B::sync();
     const unsigned digit = sh.result_u32;
     need = static_cast<unsigned>(sh.result_u64);
     prefix = (prefix << 8) | digit;
@@ -298,25 +310,26 @@ __device__ __forceinline__ unsigned select_top_k(Shared& sh, const float* __rest
 // The key threshold of top-p among the keys >= floor_key: the largest t such that the mass of the keys
 // in [t, inf) reaches top_p times the mass of all keys >= floor_key (so keys tied at the threshold are
 // all kept). Never above the largest key, so the most likely token always survives.
+template <class B>
 __device__ __forceinline__ unsigned select_top_p(Shared& sh, const float* __restrict__ x, int vocab,
                                                  float temperature, float zmax, float top_p,
                                                  unsigned floor_key) {
   unsigned prefix = 0;
   unsigned long long need = 0;
   for (int shift = 24;; shift -= 8) {
-    __syncthreads();  // everyone has read the previous level's result (or the first sweep's maximum)
-    clear_histograms(sh, true);
-    __syncthreads();
-    sweep_row(x, vocab, [&](bool valid, int, float logit) {
+    B::sync();  // everyone has read the previous level's result (or the first sweep's maximum)
+    clear_histograms<B>(sh, true);
+    B::sync();
+    sweep_row<B>(x, vocab, [&](bool valid, int, float logit) {
       const float z = logit / temperature;
       const unsigned key = order_key(z);
       const bool part = valid && key >= floor_key &&
                         (static_cast<unsigned long long>(key) >> (shift + 8)) == prefix;
       histogram_add<true>(sh, part, (key >> shift) & 255u, part ? fixed_mass(z, zmax) : 0ull);
     });
-    __syncthreads();
-    join_masses(sh);
-    __syncthreads();
+    B::sync();
+    join_masses<B>(sh);
+    B::sync();
     if (threadIdx.x < 32) {
       if (shift == 24) {
         unsigned long long lane_total = 0;
@@ -331,7 +344,7 @@ __device__ __forceinline__ unsigned select_top_p(Shared& sh, const float* __rest
       }
       find_bucket<unsigned long long>(sh, sh.mass, need);
     }
-    __syncthreads();
+    B::sync();
     const unsigned digit = sh.result_u32;
     need = sh.result_u64;
     prefix = (prefix << 8) | digit;
@@ -370,24 +383,25 @@ __host__ __device__ __forceinline__ unsigned long long philox_64(unsigned long l
 // Draws a kept token: target = floor(u * kept mass), then the token at which the kept mass summed in
 // id order passes the target. Each warp owns a contiguous id range; the warp that holds the target is
 // found from the per-warp sums, then its range is split among all threads and scanned.
+template <class B>
 __device__ __forceinline__ int draw(Shared& sh, const float* __restrict__ x, int vocab, const Filter& f,
                                     unsigned long long seed, unsigned counter) {
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
-  const int span = (vocab + kThreads - 1) / kThreads * 32;  // ids per warp, a multiple of 32
+  const int span = (vocab + B::kThreads - 1) / B::kThreads * 32;  // ids per warp, a multiple of 32
   const int warp_begin = min(warp * span, vocab);
   unsigned long long mine = 0;
-  sweep(x, warp_begin, min(warp_begin + span, vocab), 32, [&](bool valid, int, float logit) {
+  sweep<B>(x, warp_begin, min(warp_begin + span, vocab), 32, [&](bool valid, int, float logit) {
     mine += valid ? kept_mass(logit, f) : 0ull;
   });
   mine = warp_sum(mine);
-  __syncthreads();  // the selects' last readers of sh are done
+  B::sync();  // the selects' last readers of sh are done
   if (lane == 0) {
     sh.warp_u64[warp] = mine;
   }
-  __syncthreads();
+  B::sync();
   if (warp == 0) {
-    const unsigned long long own = sh.warp_u64[lane];
+    const unsigned long long own = lane < B::kWarps ? sh.warp_u64[lane] : 0ull;
     const unsigned long long through = warp_inclusive_scan(own);
     const unsigned long long total = __shfl_sync(kFull, through, 31);
     const unsigned long long target = __umul64hi(philox_64(seed, counter), total);
@@ -396,23 +410,23 @@ __device__ __forceinline__ int draw(Shared& sh, const float* __restrict__ x, int
       sh.result_u64 = target - (through - own);
     }
   }
-  __syncthreads();
+  B::sync();
   const int chosen_warp = static_cast<int>(sh.result_u32);
   const unsigned long long rest = sh.result_u64;
   const int begin = chosen_warp * span;
   const int end = min(begin + span, vocab);
-  const int piece = (end - begin + kThreads - 1) / kThreads;
+  const int piece = (end - begin + B::kThreads - 1) / B::kThreads;
   const int first = min(begin + static_cast<int>(threadIdx.x) * piece, end);
   const int last = min(first + piece, end);
   unsigned long long own = 0;
   for (int i = first; i < last; ++i) {
-    own += kept_mass(__ldg(x + i), f);
+    own += kept_mass(B::load(x + i), f);
   }
-  unsigned long long running = block_exclusive_scan(sh, own);
+  unsigned long long running = block_exclusive_scan<B>(sh, own);
   int token = -1;
   if (running <= rest && rest < running + own) {
     for (int i = first; i < last; ++i) {
-      const unsigned long long m = kept_mass(__ldg(x + i), f);
+      const unsigned long long m = kept_mass(B::load(x + i), f);
       if (m != 0) {
         token = i;  // the last kept token so far: the answer should the walk ever miss the target
       }
@@ -425,12 +439,62 @@ __device__ __forceinline__ int draw(Shared& sh, const float* __restrict__ x, int
   return token;  // valid in the one thread whose range holds the target, -1 elsewhere
 }
 
+// One row's token with p's settings, computed by the whole block B (every thread calls it): the token is
+// returned in one thread (thread 0 for greedy rows), -1 in the others.
+template <class B>
+__device__ int sample_row(Shared& sh, const float* __restrict__ x, int vocab, const SampleParams& p) {
+  if (!(p.temperature > 0.0f)) {
+    const int token = argmax<B>(sh, x, vocab);
+    return threadIdx.x == 0 ? token : -1;
+  }
+
+  const float temperature = p.temperature;
+  const bool top_k = p.top_k > 0 && p.top_k < vocab;
+  const bool top_p = p.top_p < 1.0f;
+
+  // First sweep: the largest z, and for top-k the histogram of every key's top digit.
+  if (top_k) {
+    clear_histograms<B>(sh, false);
+    B::sync();
+  }
+  unsigned max_key = 0;
+  sweep_row<B>(x, vocab, [&](bool valid, int, float logit) {
+    const unsigned key = order_key(logit / temperature);
+    max_key = valid && key > max_key ? key : max_key;
+    if (top_k) {
+      histogram_add<false>(sh, valid, key >> 24, 0);
+    }
+  });
+  max_key = block_max<B>(sh, max_key);
+
+  Filter f;
+  f.temperature = temperature;
+  f.zmax = key_value(max_key);
+  f.min_p = p.min_p > 0.0f ? p.min_p : 0.0f;
+  f.floor_key = 0;
+  if (top_k) {
+    f.floor_key = select_top_k<B>(sh, x, vocab, temperature, static_cast<unsigned>(p.top_k));
+  }
+  if (top_p) {
+    f.floor_key = select_top_p<B>(sh, x, vocab, temperature, f.zmax, p.top_p, f.floor_key);
+  }
+  return draw<B>(sh, x, vocab, f, p.seed, static_cast<unsigned>(p.counter));
+}
+
+// The standalone kernel's block: 1024 threads, logits written by earlier launches (read-only path).
+struct KernelBlock {
+  static constexpr int kThreads = 1024;
+  static constexpr int kWarps = kThreads / 32;
+  __device__ static void sync() { __syncthreads(); }
+  __device__ static float load(const float* p) { return __ldg(p); }
+};
+
 }  // namespace sample_detail
 
 // One block of 1024 threads per row; grid = maxRows, and blocks at or past *row_count return at once
 // (the launch is replayed in a CUDA graph while the number of rows varies). Row r's logits start at
 // logits + r * row_stride (row_stride 0 shares one row). Writes tokens[r] for r < *row_count.
-extern "C" __global__ void __launch_bounds__(sample_detail::kThreads, 1)
+extern "C" __global__ void __launch_bounds__(sample_detail::KernelBlock::kThreads, 1)
     sample_tokens(const float* __restrict__ logits, long long row_stride, int vocab,
                   const SampleParams* __restrict__ params, const int* __restrict__ row_count,
                   int* __restrict__ tokens) {
@@ -440,48 +504,7 @@ extern "C" __global__ void __launch_bounds__(sample_detail::kThreads, 1)
     return;
   }
   __shared__ Shared sh;
-  const SampleParams p = params[row];
-  const float* __restrict__ x = logits + row * row_stride;
-
-  if (!(p.temperature > 0.0f)) {
-    const int token = argmax(sh, x, vocab);
-    if (threadIdx.x == 0) {
-      tokens[row] = token;
-    }
-    return;
-  }
-
-  const float temperature = p.temperature;
-  const bool top_k = p.top_k > 0 && p.top_k < vocab;
-  const bool top_p = p.top_p < 1.0f;
-
-  // First sweep: the largest z, and for top-k the histogram of every key's top digit.
-  if (top_k) {
-    clear_histograms(sh, false);
-    __syncthreads();
-  }
-  unsigned max_key = 0;
-  sweep_row(x, vocab, [&](bool valid, int, float logit) {
-    const unsigned key = order_key(logit / temperature);
-    max_key = valid && key > max_key ? key : max_key;
-    if (top_k) {
-      histogram_add<false>(sh, valid, key >> 24, 0);
-    }
-  });
-  max_key = block_max(sh, max_key);
-
-  Filter f;
-  f.temperature = temperature;
-  f.zmax = key_value(max_key);
-  f.min_p = p.min_p > 0.0f ? p.min_p : 0.0f;
-  f.floor_key = 0;
-  if (top_k) {
-    f.floor_key = select_top_k(sh, x, vocab, temperature, static_cast<unsigned>(p.top_k));
-  }
-  if (top_p) {
-    f.floor_key = select_top_p(sh, x, vocab, temperature, f.zmax, p.top_p, f.floor_key);
-  }
-  const int token = draw(sh, x, vocab, f, p.seed, static_cast<unsigned>(p.counter));
+  const int token = sample_row<KernelBlock>(sh, logits + row * row_stride, vocab, params[row]);
   if (token >= 0) {
     tokens[row] = token;
   }

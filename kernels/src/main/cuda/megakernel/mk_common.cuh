@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cuda_bf16.h>
 #include "../attention.cuh"  // attn::bf16x8_to_float, attn::merge_state, attn::ex2
+#include "../sampling.cuh"   // SampleParams, sample_detail::sample_row
 
 namespace mk {
 
@@ -37,7 +38,8 @@ constexpr int kActivationOffset = kHeaderBytes + kScratchBytes;
 
 enum Opcode : int {
   kQkv = 1, kAttention = 2, kOProj = 3, kGateUp = 4, kDown = 5, kLmHead = 6,
-  kNormAttention = 7, kNormMlp = 8, kNormFinal = 9  // buckets above kMaxCoreRows only (mk_norm.cuh)
+  kNormAttention = 7, kNormMlp = 8, kNormFinal = 9,  // buckets above kMaxCoreRows only (mk_norm.cuh)
+  kSample = 10                                        // rows that do not take the argmax (mk_sample.cuh)
 };
 
 __device__ __forceinline__ bool is_norm(int op) { return op >= kNormAttention && op <= kNormFinal; }
@@ -95,6 +97,19 @@ struct Step {
   int slots[kMaxStepRows];
   int positions[kMaxStepRows];  // where this step's token goes; the context is positions + 1 long
 };
+
+// Each row's sampling settings follow struct Step in the same upload, at the next 128-byte boundary
+// (MegakernelStep.PARAMS_OFFSET).
+constexpr int kSampleParamsOffset = (sizeof(Step) + 127) / 128 * 128;
+
+__device__ __forceinline__ const SampleParams& sample_params(const Step* step, int row) {
+  return reinterpret_cast<const SampleParams*>(reinterpret_cast<const char*>(step) + kSampleParamsOffset)[row];
+}
+
+// Whether row b draws its token (SAMPLE) rather than taking the LM head's argmax.
+__device__ __forceinline__ bool row_samples(const Step* step, int b) {
+  return b < step->count && sample_params(step, b).temperature > 0.0f;
+}
 
 // Per-step outputs (MegakernelStep.java reads them in one copy). A watchdog record is valid only when
 // its tag equals this launch's tag, so nothing is cleared between launches.

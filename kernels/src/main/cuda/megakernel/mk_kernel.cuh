@@ -5,6 +5,7 @@
 #pragma once
 #include "mk_attention.cuh"
 #include "mk_mma.cuh"
+#include "mk_sample.cuh"
 
 namespace mk {
 
@@ -26,7 +27,7 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
     bool failed = false;
     if (tid == 0) {  // the others last read h.current before the previous instruction's final barrier
       h.current = load_instruction(program, first + i);
-      if (in.wait >= 0) {
+      if (in.wait >= 0 && !(in.op == kSample && !row_samples(c.step, in.row))) {  // an idle SAMPLE waits for nothing
         const unsigned target = (c.epoch + 1) * (unsigned)in.wait_count;
         failed = !wait_counter(c.counters + in.wait, target, c.watchdog, first + i, in.wait);
       }
@@ -39,10 +40,12 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
     }
     record_time(c, kTimeReady);
     constexpr bool kNormPhases = R > kMaxCoreRows;  // the CUDA-core buckets norm while staging
-    if (in.op == kAttention || (kNormPhases && is_norm(in.op))) {
+    if (in.op == kAttention || in.op == kSample || (kNormPhases && is_norm(in.op))) {
       record_time(c, kTimeStaged);
       if (in.op == kAttention) {
         run_attention_any(c, in);
+      } else if (in.op == kSample) {
+        if (row_samples(c.step, in.row)) run_sample(c, in);
       } else {
         run_norm(c, in);
       }

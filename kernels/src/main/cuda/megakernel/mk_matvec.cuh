@@ -351,7 +351,7 @@ __device__ __forceinline__ unsigned long long wait_page(Context& c, unsigned pag
 }
 
 // LM head, after this block stored its argmax of every batch row in its partial slot: the block arrives,
-// and the last LM-head block to arrive picks each row's token from all slots.
+// and the last LM-head block to arrive picks the token of each row that takes its argmax (greedy rows).
 __device__ void pick_tokens(Context& c, const Instruction& in) {
   const Model& m = *c.m;
   Header& h = header(c.smem);
@@ -365,6 +365,7 @@ __device__ void pick_tokens(Context& c, const Instruction& in) {
   consumer_sync();
   if (!h.last_arrival) return;
   for (int b = tid; b < c.step->count; b += kConsumerThreads) {
+    if (row_samples(c.step, b)) continue;  // its SAMPLE instruction draws the token
     float value = -INFINITY;
     int index = 0;
     for (int p = 0; p < in.arrive_count; ++p) {  // blocks in vocabulary order: strict > keeps the first maximum

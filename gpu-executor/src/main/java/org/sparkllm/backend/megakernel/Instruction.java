@@ -40,6 +40,10 @@ public record Instruction(Opcode op, int layer, int firstTile, int tileCount, in
         waitCount, signal, arrive, shares, 0);
   }
 
+  static Instruction sample(int row, int wait, int waitCount) {
+    return new Instruction(Opcode.SAMPLE, 0, 0, 0, row, 0, 0, 0, 0, 0, wait, waitCount, -1, -1, 0, 0);
+  }
+
   /** Attention: the first context split this instruction takes. */
   public int firstSplit() {
     return (int) ((long) split * splits / arriveCount);

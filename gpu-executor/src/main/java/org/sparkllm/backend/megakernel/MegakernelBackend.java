@@ -10,7 +10,6 @@ import org.sparkllm.backend.KvCache;
 import org.sparkllm.backend.Sampling;
 import org.sparkllm.backend.cuda.CudaBackend;
 import org.sparkllm.backend.cuda.CudaBackendOptions;
-import org.sparkllm.backend.cuda.DeviceSampler;
 import org.sparkllm.backend.cuda.SharedDevice;
 import org.sparkllm.cuda.PinnedHostBuffer;
 import org.sparkllm.model.LlamaConfig;
@@ -20,9 +19,8 @@ import org.sparkllm.safetensors.ModelTensors;
  * Decode steps of up to {@link MegakernelOptions#maxRows()} sequences (8 by default, at most 256) in one
  * launch of the persistent megakernel (up to 8 rows on CUDA cores, 16 to 256 on tensor cores); everything
  * else (prefill, prefill mixed with decode, larger batches) runs on the CUDA backend it wraps, which also owns
- * the weights, the KV cache and the stream both use. Greedy rows get their token from the kernel's own
- * argmax; a step with other sampling settings runs the CUDA backend's device sampler on the kernel's
- * logits.
+ * the weights, the KV cache and the stream both use. Tokens come out of the same launch: greedy rows take
+ * the LM head's argmax, the others are drawn by the kernel's SAMPLE instructions (sampling.cuh's sampler).
  *
  * <p>Threads: as {@link CudaBackend}: the engine's step thread binds it and is its only caller.
  */
@@ -40,7 +38,6 @@ public final class MegakernelBackend implements Backend {
   private final MegakernelBuffers buffers;
   private final ModelDescriptor descriptor;
   private final MegakernelStep step;
-  private final DeviceSampler sampler;
   private final TreeMap<Integer, BucketProgram> programs = new TreeMap<>();
   private final InstructionTimings timings = new InstructionTimings();
   private PinnedHostBuffer logitsHost;
@@ -70,7 +67,6 @@ public final class MegakernelBackend implements Backend {
     this.descriptor = new ModelDescriptor(shared.context(), shared.stream(), dims, config.rmsNormEps(), shared,
         tiles, buffers);
     this.step = new MegakernelStep(shared.context(), shared.stream());
-    this.sampler = new DeviceSampler(shared.module());
   }
 
   /** Loads the CUDA backend (weights, KV cache) and the megakernel's tiled weights on top of it. */
@@ -137,7 +133,7 @@ public final class MegakernelBackend implements Backend {
     if (!runsOnMegakernel(batch)) {
       return cuda.forward(batch);
     }
-    run(batch, null, false);
+    run(batch, null);
     int rows = batch.chunks().size();
     int vocab = dims.vocab();
     long bytes = 4L * rows * vocab;
@@ -160,13 +156,12 @@ public final class MegakernelBackend implements Backend {
     if (!runsOnMegakernel(batch)) {
       return cuda.forwardAndSample(batch, sampling);
     }
-    boolean greedy = sampling.stream().allMatch(s -> s.temperature() == 0);
-    run(batch, sampling, !greedy);
+    run(batch, sampling);
     return step.sampled();
   }
 
-  /** Uploads the step, launches the bucket's kernel (and the sampler if asked), waits, checks the watchdog. */
-  private void run(ForwardBatch batch, List<Sampling> sampling, boolean sampleOnLogits) {
+  /** Uploads the step (null sampling: greedy rows), launches the bucket's kernel, waits, checks the watchdog. */
+  private void run(ForwardBatch batch, List<Sampling> sampling) {
     shared.context().checkOwner();
     validate(batch);
     int rows = batch.chunks().size();
@@ -178,10 +173,6 @@ public final class MegakernelBackend implements Backend {
     shared.kvCache().awaitMapped();
     program.launch(shared.stream(), descriptor.address(), step.stepAddress(), step.outputAddress(), epoch, tag,
         watchdogCycles(), l2PrefetchPages);
-    if (sampleOnLogits) {
-      sampler.sample(shared.stream(), buffers.logits.address(), dims.vocab(), dims.vocab(), step.paramsAddress(),
-          step.rowCountAddress(), bucket, step.outputAddress());
-    }
     step.download(shared.stream());
     shared.stream().synchronize();
     MegakernelStep.Failure failure = step.failure(tag);

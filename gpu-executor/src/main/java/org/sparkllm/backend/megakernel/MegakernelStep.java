@@ -11,8 +11,8 @@ import org.sparkllm.cuda.DeviceBuffer;
 import org.sparkllm.cuda.PinnedHostBuffer;
 
 /**
- * One step's inputs (struct Step, then the sampling parameters of each row for the device sampler) in
- * one upload, and its outputs (struct Output: sampled tokens and the watchdog's record) in one download.
+ * One step's inputs (struct Step, then each row's sampling parameters, which the kernel's SAMPLE
+ * instructions read at kSampleParamsOffset) in one upload, and its outputs (struct Output: sampled tokens and the watchdog's record) in one download.
  */
 final class MegakernelStep implements AutoCloseable {
   static final int ROWS = MegakernelBuffers.MAX_ROWS;
@@ -65,15 +65,6 @@ final class MegakernelStep implements AutoCloseable {
 
   long stepAddress() {
     return input.address();
-  }
-
-  /** The row count is struct Step's first field: the device sampler reads it from there. */
-  long rowCountAddress() {
-    return input.address();
-  }
-
-  long paramsAddress() {
-    return input.address() + PARAMS_OFFSET;
   }
 
   long outputAddress() {

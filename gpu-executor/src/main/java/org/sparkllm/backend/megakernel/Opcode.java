@@ -2,7 +2,7 @@ package org.sparkllm.backend.megakernel;
 
 /**
  * The megakernel's instructions (codes shared with mk_common.cuh). Each has a phase: its position in
- * the forward pass, {@code 7 · layer + stage}, the final norm and the LM head last. Streams are ordered by
+ * the forward pass, {@code 7 · layer + stage}, the final norm, the LM head and sampling last. Streams are ordered by
  * phase and a wait only names counters of earlier phases, which is what keeps the persistent kernel free
  * of deadlock. The NORM phases exist only in buckets above {@link StreamBuilder#MAX_CUDA_CORE_ROWS} rows;
  * smaller buckets compute the norm inside QKV, GATE_UP and LM_HEAD.
@@ -24,8 +24,10 @@ public enum Opcode {
   DOWN(5, 6, Matrix.DOWN),
   /** Final RMSNorm of one row into the normed buffer. */
   NORM_FINAL(9, 0, null),
-  /** (Final RMSNorm, below 16 rows) + logits + argmax per block; the last block picks each row's token. */
-  LM_HEAD(6, 1, Matrix.LM_HEAD);
+  /** (Final RMSNorm, below 16 rows) + logits + argmax per block; the last block picks greedy rows' tokens. */
+  LM_HEAD(6, 1, Matrix.LM_HEAD),
+  /** One row's token drawn from its logits (temperature, top-k, top-p, min-p); nothing for a greedy row. */
+  SAMPLE(10, 2, null);
 
   static final int STAGES = 7;
 
@@ -43,13 +45,13 @@ public enum Opcode {
     return code;
   }
 
-  /** The matrix it streams; null for attention (it reads the KV cache) and the norms. */
+  /** The matrix it streams; null for attention (it reads the KV cache), the norms and sampling. */
   public Matrix matrix() {
     return matrix;
   }
 
   public int phase(int layer, int layers) {
-    return this == NORM_FINAL || this == LM_HEAD ? STAGES * layers + stage : STAGES * layer + stage;
+    return this == NORM_FINAL || this == LM_HEAD || this == SAMPLE ? STAGES * layers + stage : STAGES * layer + stage;
   }
 
   public boolean isNorm() {

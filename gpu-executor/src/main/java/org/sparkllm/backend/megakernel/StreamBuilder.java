@@ -193,9 +193,13 @@ public final class StreamBuilder {
     return done;
   }
 
-  /** LM-head runs in tile order; partial slot i belongs to the i-th run, so the argmax keeps the first maximum. */
+  /**
+   * LM-head runs in tile order; partial slot i belongs to the i-th run, so the argmax keeps the first maximum.
+   * Then one SAMPLE instruction per row, waiting for every run's logits. Returns the number of runs.
+   */
   private int lmHead(int wait) {
     int arrive = counter();
+    int done = counter();
     int tiles = TileLayout.tiles(dims.vocab());
     List<int[]> runs = new ArrayList<>();
     for (int b = 0; b < blocks; b++) {
@@ -209,10 +213,13 @@ public final class StreamBuilder {
     for (int i = 0; i < runs.size(); i++) {
       int[] r = runs.get(i);
       add(r[0], Instruction.matvec(Opcode.LM_HEAD, 0, r[1], r[2] - r[1], kParts(Matrix.LM_HEAD, dims, blocks), wait,
-          waitCount, -1)
+          waitCount, done)
           .withArrival(arrive, runs.size(), i));
     }
     producers.set(arrive, runs.size());
+    for (int row = 0; row < rows; row++) {
+      add(row % blocks, Instruction.sample(row, done, waitCount(done)));
+    }
     return runs.size();
   }
 }

@@ -85,6 +85,7 @@ final class DataAccesses {
         out.add(normedInput);
         out.add(new Access(Buffer.LOGITS, -1, 0, rows, firstRow, Math.min(lastRow, d.vocab()), true));
       }
+      case SAMPLE -> out.add(new Access(Buffer.LOGITS, -1, i.row(), i.row() + 1, 0, d.vocab(), false));
     }
     return coalesced(out);
   }

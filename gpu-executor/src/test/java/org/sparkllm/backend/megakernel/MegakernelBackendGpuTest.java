@@ -162,27 +162,41 @@ class MegakernelBackendGpuTest {
     }
   }
 
+  /**
+   * Greedy rows take the kernel's argmax; the others are drawn in the same launch by its SAMPLE instructions,
+   * which must pick what the graph path's device sampler picks: at these batch sizes the logits are the same
+   * to the bit, and both samplers sum fixed-point masses exactly.
+   */
   @Test
-  void greedyTokensOfTheKernelEqualTheArgmaxOfItsLogitsAndSampledRowsFallBackToTheDeviceSampler() {
+  void tokensComeFromTheKernelAndSampledRowsMatchTheDeviceSampler() {
     Path model = TestModels.tiny();
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
         MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), ALL_BUCKETS)) {
-      int a = mk.kvCache().acquireSlot();
-      int b = mk.kvCache().acquireSlot();
-      assertTrue(mk.kvCache().ensureCapacity(a, 64) && mk.kvCache().ensureCapacity(b, 64));
-      mk.forward(new ForwardBatch(List.of(new Chunk(a, 0, new int[] {1, 2, 3}, true),
-          new Chunk(b, 0, new int[] {4, 5}, true))));
-      ForwardBatch step = new ForwardBatch(List.of(new Chunk(a, 3, new int[] {9}, true),
-          new Chunk(b, 2, new int[] {11}, true)));
-      float[][] logits = mk.forward(step); // writes positions 3 and 2 ...
-      int[] tokens = mk.forwardAndSample(step, greedy(2)); // ... and writes them again: same inputs, same cache
-      assertEquals(argmax(logits[0]), tokens[0]);
-      assertEquals(argmax(logits[1]), tokens[1]);
-      List<Sampling> hot = List.of(new Sampling(1.0f, 0, 1, 0, 7, 0), new Sampling(1.0f, 0, 1, 0, 8, 0));
-      int[] sampled = mk.forwardAndSample(step, hot);
-      int[] again = mk.forwardAndSample(step, hot);
-      assertEquals(Arrays.toString(sampled), Arrays.toString(again), "seeded sampling is reproducible");
+      int rows = 4;
+      List<Chunk> prompts = new ArrayList<>();
+      List<Chunk> decode = new ArrayList<>();
+      for (int r = 0; r < rows; r++) {
+        int slot = mk.kvCache().acquireSlot();
+        assertTrue(mk.kvCache().ensureCapacity(slot, 64));
+        prompts.add(new Chunk(slot, 0, new int[] {1 + r, 2, 3 + r}, true));
+        decode.add(new Chunk(slot, 3, new int[] {9 + r}, true));
+      }
+      mk.forward(new ForwardBatch(prompts));
+      ForwardBatch step = new ForwardBatch(decode);
+      float[][] logits = mk.forward(step); // writes position 3 of each row; the steps below write it again
+      int[] tokens = mk.forwardAndSample(step, greedy(rows));
+      for (int r = 0; r < rows; r++) {
+        assertEquals(argmax(logits[r]), tokens[r], "row " + r);
+      }
+      for (int draw = 0; draw < 16; draw++) {
+        List<Sampling> mixed = List.of(Sampling.greedy(), new Sampling(1.0f, 0, 1, 0, 7 + draw, draw),
+            new Sampling(0.8f, 5, 0.9f, 0, 11 + draw, draw), new Sampling(1.3f, 0, 0.95f, 0.05f, 13 + draw, draw));
+        int[] kernel = mk.forwardAndSample(step, mixed);
+        int[] graph = mk.cuda().forwardAndSample(step, mixed);
+        assertEquals(Arrays.toString(graph), Arrays.toString(kernel), "draw " + draw);
+        assertEquals(argmax(logits[0]), kernel[0], "the greedy row of draw " + draw);
+      }
     }
   }
 

@@ -116,12 +116,12 @@ class StreamBuilderTest {
 
   @ParameterizedTest
   @MethodSource("shapes")
-  void everyTileAttentionShareAndNormIsComputedOncePerLayer(ModelDims d, int blocks, int rows) {
+  void everyTileAttentionShareNormAndSampleIsComputedOncePerLayer(ModelDims d, int blocks, int rows) {
     InstructionStreams s = StreamBuilder.build(d, blocks, rows);
     Map<String, Integer> seen = new HashMap<>();
     for (List<Instruction> stream : s.streams()) {
       for (Instruction i : stream) {
-        if (i.op().isNorm()) {
+        if (i.op().isNorm() || i.op() == Opcode.SAMPLE) {
           seen.merge(i.layer() + " " + i.op() + " row " + i.row(), 1, Integer::sum);
         } else if (i.op() == Opcode.ATTENTION) {
           for (int h = i.headBegin(); h < i.headBegin() + i.headCount(); h++) {
@@ -142,10 +142,13 @@ class StreamBuilderTest {
         perLayer = rows > StreamBuilder.MAX_CUDA_CORE_ROWS ? rows : 0;
       } else if (op == Opcode.ATTENTION) {
         perLayer = rows * d.heads() * s.attentionShares();
+      } else if (op == Opcode.SAMPLE) {
+        perLayer = rows;
       } else {
         perLayer = TileLayout.tiles(op.matrix().rows(d));
       }
-      expected += op == Opcode.LM_HEAD || op == Opcode.NORM_FINAL ? perLayer : perLayer * d.layers();
+      boolean once = op == Opcode.LM_HEAD || op == Opcode.NORM_FINAL || op == Opcode.SAMPLE;
+      expected += once ? perLayer : perLayer * d.layers();
     }
     assertEquals(expected, seen.size());
     seen.forEach((k, v) -> assertEquals(1, v, k + " computed " + v + " times"));
@@ -280,7 +283,7 @@ class StreamBuilderTest {
     Map<Opcode, Integer> parts = new java.util.EnumMap<>(Opcode.class);
     for (List<Instruction> stream : StreamBuilder.build(LLAMA_1B, 132, 1).streams()) {
       for (Instruction i : stream) {
-        if (i.op() != Opcode.ATTENTION) {
+        if (i.op().matrix() != null) {
           parts.put(i.op(), i.splits());
         }
       }
