@@ -1,5 +1,5 @@
 // The loader warp: walks its block's instruction stream ahead of the consumers and streams every weight
-// page into the shared-memory ring, one bulk copy per page, with an L2 prefetch running further ahead.
+// page into the shared-memory ring, one bulk copy per page, and into L2 further ahead while the ring is full.
 // It never waits on another block, only for a free page, so the next instructions' weights arrive while
 // the consumers wait or compute.
 #pragma once
@@ -73,32 +73,40 @@ struct PageCursor {
   }
 };
 
-// Pages move into the ring as slots free up; besides, the L2 prefetch runs `prefetch_pages` pages ahead
-// of the page being copied. When the consumers stop taking pages (dependency waits, attention), the
-// ring fills and HBM would idle; with the prefetch it keeps streaming, and the copies that follow come
-// from L2. So the block keeps (pages + prefetch_pages) pages of weights in flight or landed.
+// Pages move into the ring as slots free up. When the consumers stop taking pages (dependency waits,
+// attention), the ring fills and HBM would idle; then, and only then, the loader asks L2 for the next
+// `prefetch_pages` pages, so the block has up to (pages + prefetch_pages) pages in flight or landed.
 __device__ void run_loader(const int* program, int first, int count, const Model& m, uint8_t* smem, int pages,
                            int pages_offset, int prefetch_pages, int group) {
   Header& h = header(smem);
   const unsigned long long policy = evict_first_policy();
   PageCursor copy{program, first, first + count, &m, group};
   PageCursor ahead = copy;
+  bool ahead_live = prefetch_pages > 0;
   unsigned page = 0;
   unsigned ahead_page = 0;  // pages the prefetch cursor has passed
   const __nv_bfloat16* src;
   unsigned bytes;
   while (copy.advance(src, bytes)) {
-    const __nv_bfloat16* ahead_src;
-    unsigned ahead_bytes;
-    while (prefetch_pages > 0 && ahead_page <= page + (unsigned)prefetch_pages && ahead.advance(ahead_src, ahead_bytes)) {
-      if (ahead_page > page) prefetch_l2(ahead_src, ahead_bytes);  // page `page` itself is copied next
-      ++ahead_page;
-    }
     const unsigned slot = page % pages;
-    const unsigned round = page / pages;
-    // Consumers never hang (their waits are bounded), so this wait ends when they free the page or
-    // give up; no budget of its own.
-    if (!mbarrier_wait(&h.empty[slot], (round & 1) ^ 1, h, 0)) break;
+    const unsigned parity = ((page / pages) & 1) ^ 1;
+    // While the consumers hold every page of the ring (dependency waits, attention), HBM would idle: ask
+    // L2 for pages [page, page + prefetch_pages) instead, one per spin, so the copies that follow hit L2.
+    // Consumers never hang (their waits are bounded), so this wait ends when they free the page or give up.
+    bool aborted = false;
+    while (!mbarrier_test_parity(&h.empty[slot], parity)) {
+      if (h.block_abort) {
+        aborted = true;
+        break;
+      }
+      if (ahead_live && ahead_page < page + (unsigned)prefetch_pages) {
+        const __nv_bfloat16* ahead_src;
+        unsigned ahead_bytes;
+        ahead_live = ahead.advance(ahead_src, ahead_bytes);
+        if (ahead_live && ahead_page++ >= page) prefetch_l2(ahead_src, ahead_bytes);
+      }
+    }
+    if (aborted) break;
     mbarrier_arrive_expect_tx(&h.full[slot], bytes);
     bulk_copy(smem + pages_offset + (size_t)slot * kPageBytes, src, bytes, &h.full[slot], policy);
     ++page;

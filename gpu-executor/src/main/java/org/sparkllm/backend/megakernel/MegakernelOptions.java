@@ -4,13 +4,13 @@ package org.sparkllm.backend.megakernel;
  * @param watchdogMillis how long one spin inside the kernel may last before the step fails
  * @param timing record per-instruction timestamps ({@link MegakernelBackend#timings()}); costs a
  *     download per step
- * @param l2PrefetchPages how many 16 KiB weight pages beyond the one being copied into shared memory each
- *     SM's loader asks L2 to fetch ahead: HBM keeps streaming while the page ring is full (0: off)
+ * @param l2PrefetchPages how many 16 KiB weight pages ahead each SM's loader asks L2 for while the
+ *     consumers hold every page of its ring, so HBM keeps streaming then (0: off)
  * @param maxRows the most decode rows a step may have to run on the megakernel (1 to
  *     {@link #MAX_ROWS}); larger steps run on the CUDA-graph path
  */
 public record MegakernelOptions(double watchdogMillis, boolean timing, int l2PrefetchPages, int maxRows) {
-  /** Default L2 prefetch depth: off, since on an H100 at batch 1 each depth tried (4, 8, 16 pages) was slower. */
+  /** Default L2 prefetch depth: off (an earlier prefetch that always ran ahead was slower at 4, 8 and 16 pages). */
   public static final int DEFAULT_L2_PREFETCH_PAGES = 0;
   /** The largest bucket the kernel is built for. */
   public static final int MAX_ROWS = MegakernelBuffers.MAX_ROWS;
