@@ -1,44 +1,54 @@
 // The matvec instructions (QKV, O_PROJ, GATE_UP, DOWN, LM_HEAD) for buckets of 16..256 rows on tensor
 // cores: mma.sync m16n8k16, bf16 in, fp32 accumulators.
 //
-// Roles: A (16 x 16, row-major) is 16 batch rows of activations, B (16 x 8, "col": k contiguous per n) is 8
-// weight rows, C is batch rows x weight rows. With the batch as M, a thread's c0/c1 (and c2/c3) are weight
-// rows 2j and 2j + 1 of one batch row: exactly a RoPE pair or a gate/up pair (TileLayout), so every
-// epilogue works on a pair in one thread, without shuffles.
+// Roles: A (16 x 16, row-major) is one weight tile's 16 rows, read from its ring page with ldmatrix; B
+// (16 x 8, "col": k contiguous per n) is 8 batch rows of activations; C is weight rows x batch rows. The A
+// rows are permuted at ldmatrix time (a_page_row) so that a thread's c0 and c2 are page rows 2j and
+// 2j + 1: exactly a RoPE pair or a gate/up pair (TileLayout), and every epilogue works on a pair in one
+// thread, without shuffles. The permutation keeps each ldmatrix phase on 8 distinct bank groups.
 //
 // Order: an instruction's tiles go in groups of kTiles (tile_group); for each group the K chunks (512
 // columns, one page per tile) go in column order, and for each chunk the group's pages are all held
-// while the chunk's activations pass through shared memory in slices [R][kSliceColumns], double-buffered
-// (cp.async through L2) so that the next slice lands while this one is computed. One staged slice
-// serves kTiles tiles: activations cost R / (16 * kTiles) bytes of L2 reads per weight byte. The loader
-// streams pages in the same order (PageCursor with groups of kTiles).
+// while the chunk's activations pass through shared memory in slices [rows][kSliceColumns]. One staged
+// slice serves kTiles tiles. The loader streams pages in the same order (PageCursor, groups of kTiles).
 //
-// Warps: kBatchWarps split the batch, each taking kMTiles blocks of 16 rows and all of the group's
-// weight rows (so every B fragment is loaded by kBatchWarps warps and every A fragment serves
-// 2 * kTiles mmas); below 128 rows that leaves warps over, which split each slice's 16-column steps
-// (kKWarps) and are summed at the group's end in warp order through shared memory: deterministic.
+// Warps: kBatchWarps "row groups" split the batch (kNTiles blocks of 8 rows each); the kTileWarps warps
+// of a row group split the group's tiles. Each output is summed over K in ascending order in one
+// accumulator (no K split), as the graph path's GEMMs sum their k16 steps. A row group stages only its
+// own rows, kStages slices deep (cp.async through L2), and synchronises only its own warps (a named
+// barrier, or __syncwarp for a row group of one warp): no block barrier inside an instruction, so the
+// warps drift apart by up to the ring's depth, and L2 latency hides behind kStages - 1 slices in flight.
 #pragma once
 #include "../gemm.cuh"  // gemm::ldmatrix_x4, gemm::mma_bf16 (fragment layouts documented there), cp.async
 #include "mk_norm.cuh"
 
 namespace mk {
 
-constexpr int kSliceBytes = 32 * 1024;  // activations of one slice buffer, before padding
+constexpr int kStages = 4;                  // activation slices per row group in flight or being computed
+constexpr int kStageBytes = 16 * 1024;      // activations of one stage (all rows), before padding
 
 template <int R>
 struct MmaShape {
   static_assert(R > kMaxCoreRows && R <= kMaxStepRows && (R & (R - 1)) == 0, "a tensor-core bucket");
-  static constexpr int kBatchWarps = R / 16 < kConsumerWarps ? R / 16 : kConsumerWarps;
-  static constexpr int kKWarps = kConsumerWarps / kBatchWarps;
-  static constexpr int kMTiles = R / 16 / kBatchWarps;
   static constexpr int kTiles = tile_group(R);
-  static constexpr int kAccumulators = kMTiles * kTiles * 2 * 4;  // per thread: m-tiles x n-tiles x 4
-  static constexpr int kSliceColumns = kSliceBytes / 2 / R < kPageColumns ? kSliceBytes / 2 / R : kPageColumns;
+  // Row groups of 8, 16 or 32 rows; below 128 rows some warps share a row group and split its tiles.
+  static constexpr int kBatchWarps = R / 16 < 2 ? 2 : (R / 16 > kConsumerWarps ? kConsumerWarps : R / 16);
+  static constexpr int kTileWarps = kConsumerWarps / kBatchWarps;
+  static constexpr int kGroupRows = R / kBatchWarps;
+  static constexpr int kNTiles = kGroupRows / 8;
+  static constexpr int kWarpTiles = kTiles / kTileWarps;
+  static_assert(kWarpTiles >= 1 && kWarpTiles * kTileWarps == kTiles, "tiles split evenly over a row group");
+  static_assert(kNTiles == 1 || kNTiles % 2 == 0, "B fragments by ldmatrix x2, or x4 for pairs of n-tiles");
+  static constexpr int kSliceColumns = kStageBytes / 2 / R < kPageColumns ? kStageBytes / 2 / R : kPageColumns;
+  static constexpr int kSliceVectors = kSliceColumns / 8;
   // 16 bytes of padding per row: the 8 rows of an ldmatrix land in 8 different bank groups.
   static constexpr int kRowBytes = kSliceColumns * 2 + 16;
-  static constexpr int kBufferBytes = kSliceBytes + 16 * R;  // SharedMemoryPlan.java: two of them
+  static constexpr int kBufferBytes = kStageBytes + 16 * R;  // SharedMemoryPlan.java: kStages of them
   static_assert(R * kRowBytes <= kBufferBytes, "a slice fits its buffer");
-  static_assert((kKWarps - 1) * kBatchWarps * kAccumulators * 32 * 4 <= kBufferBytes, "k-warp sums fit a buffer");
+  static_assert(kSliceColumns % 32 == 0, "whole k16 steps, and whole slices in a 64-column multiple");
+  static constexpr int kGroupThreads = kTileWarps * 32;
+  static constexpr int kStageCopies = kGroupRows * kSliceVectors / kGroupThreads;  // per thread and slice
+  static_assert(kStageCopies * kGroupThreads == kGroupRows * kSliceVectors, "copies split evenly");
 };
 
 // The activations a matvec instruction reads: bf16 [rows][columns], written earlier in this launch.
@@ -50,13 +60,27 @@ __device__ __forceinline__ const __nv_bfloat16* mma_input(const Instruction& in,
   }
 }
 
-// LM head: each thread's running argmax of its batch rows (m-tile, c0/c2 half), kept in shared memory
+// LM head: each thread's running argmax of its batch rows (n-tile, c0/c1 column), kept in shared memory
 // rather than registers, which the accumulators of 256 rows need.
 struct MmaScratch {
-  static constexpr int kMaxMTiles = 2;  // MmaShape<kMaxStepRows>::kMTiles
-  Best best[kMaxMTiles][2][kConsumerThreads];
+  static constexpr int kMaxNTiles = 4;  // MmaShape<kMaxStepRows>::kNTiles
+  Best best[kMaxNTiles][2][kConsumerThreads];
 };
 static_assert(sizeof(MmaScratch) <= kScratchBytes, "scratch fits");
+
+// ldmatrix .x2: lanes 0..15 give the row addresses of matrices 0 and 1 (layout as gemm::ldmatrix_x4).
+__device__ __forceinline__ void ldmatrix_x2(uint32_t (&r)[2], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
+}
+
+// The page row that A row `a_row` (0..15) of a tile reads: A rows i and i + 8 (a thread's c0 and c2) are
+// page rows 2i and 2i + 1, the lower one first for i < 4 and second for i >= 4, so that the 8 rows of
+// each ldmatrix phase have distinct (row & 7) and the swizzle spreads them over all bank groups.
+__device__ __forceinline__ int a_page_row(int a_row) {
+  const int i = a_row & 7;
+  const bool upper = a_row >= 8;
+  return 2 * i + (upper == (i < 4) ? 1 : 0);
+}
 
 // Position of a slice in an instruction's walk: tile group, chunk, and slice within the chunk.
 struct Slice {
@@ -113,7 +137,7 @@ class MmaMatvec {
  public:
   __device__ MmaMatvec(Context& c, const Instruction& in)
       : c_(c), in_(in), lane_(threadIdx.x & 31), wb_((threadIdx.x >> 5) % S::kBatchWarps),
-        wk_((threadIdx.x >> 5) / S::kBatchWarps) {
+        wt_((threadIdx.x >> 5) / S::kBatchWarps) {
     instruction_weights(in, *c.m, columns_);  // the loader streams the weights; the consumers need the width
     chunks_ = (columns_ + kPageColumns - 1) / kPageColumns;
     input_ = mma_input(in, *c.m);
@@ -121,32 +145,34 @@ class MmaMatvec {
 
   __device__ void run() {
     unsigned long long page_wait_ns = 0, epilogue_ns = 0;
-    static_assert(S::kMTiles <= MmaScratch::kMaxMTiles, "argmax slots");
 #pragma unroll
-    for (int mi = 0; mi < S::kMTiles; ++mi) best(mi, 0) = best(mi, 1) = Best{-INFINITY, 0x7fffffff};
-    float acc[S::kMTiles][S::kTiles][2][4];
+    for (int j = 0; j < S::kNTiles; ++j) best(j, 0) = best(j, 1) = Best{-INFINITY, 0x7fffffff};
+    float acc[S::kWarpTiles][S::kNTiles][4];
     clear(acc);
+    // Slices 0..kStages-2 in flight; slice q + kStages - 1 is issued once slice q has landed.
+    Slice ahead{0, 0, 0};
+    bool ahead_left = true;
+#pragma unroll
+    for (int i = 0; i < kStages - 1; ++i) stage_next(ahead, ahead_left, i);
     Slice slice{0, 0, 0};
-    stage(slice, 0);
     for (int q = 0;; ++q) {
-      Slice next = slice;
-      const bool more = advance(next);
-      gemm::cp_async_wait<0>();
-      consumer_sync();  // slice q landed for every thread; every warp is done with slice q - 1's buffer
+      gemm::cp_async_wait<kStages - 2>();  // this thread's copies of slice q
+      group_sync();  // everyone's copies of slice q; every warp of the row group is done with slice q - 1
       if (q == 0) record_time(c_, kTimeStaged);
-      if (more) stage(next, (q + 1) & 1);
+      stage_next(ahead, ahead_left, (q + kStages - 1) % kStages);  // into slice q - 1's buffer
       const int group_tiles = min(S::kTiles, in_.tile_count - slice.group * S::kTiles);
       if (slice.part == 0) {
         for (int t = 0; t < group_tiles; ++t) page_wait_ns += wait_page(c_, c_.page + t);
       }
       const int width = (int)page_columns(columns_, slice.chunk);
       const int part_columns = min(S::kSliceColumns, width - slice.part * S::kSliceColumns);
-      compute(acc, slice, (q & 1), width, part_columns, group_tiles);
+      compute(acc, slice, q % kStages, width, part_columns, group_tiles);
       if ((slice.part + 1) * S::kSliceColumns >= width) release_pages(group_tiles);
+      Slice next = slice;
+      const bool more = advance(next);
       if (!more || next.group != slice.group) {
-        sum_k_warps(acc, q & 1);
         const unsigned long long start = timing_now(c_);
-        if (wk_ == 0) finish_group(acc, slice.group, group_tiles);
+        finish_group(acc, slice.group, group_tiles);
         epilogue_ns += timing_now(c_) - start;
         clear(acc);
       }
@@ -164,24 +190,32 @@ class MmaMatvec {
  private:
   Context& c_;
   const Instruction& in_;
-  const int lane_, wb_, wk_;
+  const int lane_, wb_, wt_;  // row group, and this warp's place among the row group's warps
   const __nv_bfloat16* input_;
   int columns_, chunks_;
 
-  // This thread's running argmax of batch rows (mi, h) (LM head).
-  __device__ Best& best(int mi, int h) const {
-    return reinterpret_cast<MmaScratch*>(scratch(c_.smem))->best[mi][h][threadIdx.x];
+  // This thread's running argmax of the batch rows of n-tile j, column 2q + e (LM head).
+  __device__ Best& best(int j, int e) const { return best_slot(j, e, threadIdx.x); }
+  __device__ Best& best_slot(int j, int e, int thread) const {
+    return reinterpret_cast<MmaScratch*>(scratch(c_.smem))->best[j][e][thread];
   }
 
-  __device__ static void clear(float (&acc)[S::kMTiles][S::kTiles][2][4]) {
+  __device__ static void clear(float (&acc)[S::kWarpTiles][S::kNTiles][4]) {
 #pragma unroll
-    for (int mi = 0; mi < S::kMTiles; ++mi)
+    for (int t = 0; t < S::kWarpTiles; ++t)
 #pragma unroll
-      for (int t = 0; t < S::kTiles; ++t)
+      for (int j = 0; j < S::kNTiles; ++j)
 #pragma unroll
-        for (int n = 0; n < 2; ++n)
-#pragma unroll
-          for (int i = 0; i < 4; ++i) acc[mi][t][n][i] = 0.f;
+        for (int i = 0; i < 4; ++i) acc[t][j][i] = 0.f;
+  }
+
+  // The row group's warps only (named barriers 2..9; 1 is consumer_sync).
+  __device__ void group_sync() const {
+    if constexpr (S::kTileWarps == 1) {
+      __syncwarp();
+    } else {
+      asm volatile("bar.sync %0, %1;" ::"r"(2 + wb_), "n"(S::kGroupThreads) : "memory");
+    }
   }
 
   __device__ uint8_t* buffer(int index) const {
@@ -198,51 +232,76 @@ class MmaMatvec {
     return ++s.group * S::kTiles < in_.tile_count;
   }
 
-  // Issues the copies of slice `s` of the activations (all R rows) into buffer `index`.
-  __device__ void stage(const Slice& s, int index) const {
-    const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
-    const int width = min(S::kSliceColumns, (int)page_columns(columns_, s.chunk) - s.part * S::kSliceColumns);
-    const int vectors = width / 8;
-    uint8_t* dst = buffer(index);
-    for (int i = threadIdx.x; i < R * vectors; i += kConsumerThreads) {
-      const int row = i / vectors, v = i - row * vectors;
-      // .cg: through L2 only, never the SM's L1: the input was written by other SMs in this launch.
-      gemm::cp_async16(smem_address(dst + row * S::kRowBytes + v * 16), input_ + (size_t)row * columns_ + column + v * 8,
-                       16);
+  // Issues this thread's copies of slice `s` for the row group's rows into buffer `index` and moves `s`
+  // on; past the end it commits an empty group, so that cp_async_wait always counts kStages - 1 behind.
+  __device__ void stage_next(Slice& s, bool& left, int index) const {
+    if (left) {
+      const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
+      const int vectors = min(S::kSliceColumns, (int)page_columns(columns_, s.chunk) - s.part * S::kSliceColumns) / 8;
+      const int first_row = wb_ * S::kGroupRows;
+      const uint32_t dst = smem_address(buffer(index)) + first_row * S::kRowBytes;
+      const __nv_bfloat16* src = input_ + (size_t)first_row * columns_ + column;
+#pragma unroll
+      for (int i = 0; i < S::kStageCopies; ++i) {
+        const int e = wt_ * 32 + lane_ + i * S::kGroupThreads;
+        const int row = e / S::kSliceVectors, v = e % S::kSliceVectors;
+        // .cg: through L2 only, never the SM's L1: the input was written by other SMs in this launch.
+        if (v < vectors) gemm::cp_async16(dst + row * S::kRowBytes + v * 16, src + (size_t)row * columns_ + v * 8, 16);
+      }
+      left = advance(s);
     }
     gemm::cp_async_commit();
   }
 
-  // This warp's 16-column steps of the slice: its kMTiles A fragments once per step, each tile's B
-  // fragments (two n-tiles from one ldmatrix) once per step.
-  __device__ void compute(float (&acc)[S::kMTiles][S::kTiles][2][4], const Slice& s, int index, int width,
+  // This warp's 16-column steps of the slice: its n-tiles' B fragments once per step, then for each of
+  // its tiles one A fragment (ldmatrix of the page) and an mma per n-tile.
+  __device__ void compute(float (&acc)[S::kWarpTiles][S::kNTiles][4], const Slice& s, int index, int width,
                           int part_columns, int group_tiles) const {
-    const uint32_t x =
-        smem_address(buffer(index)) + (wb_ * S::kMTiles * 16 + (lane_ & 15)) * S::kRowBytes + (lane_ >> 4) * 16;
-    const int b_row = (lane_ & 7) + ((lane_ >> 4) << 3);  // ldmatrix matrices: (n0, k lo), (n0, k hi), (n1, ...)
-    const uint32_t pages = smem_address(c_.smem + c_.pages_offset) + b_row * width * 2;
-    const int first_chunk = s.part * S::kSliceColumns / 8 + ((lane_ >> 3) & 1);
-    for (int ks = wk_; ks < part_columns / 16; ks += S::kKWarps) {
-      uint32_t a[S::kMTiles][4];
+    const int i = lane_ & 7, matrix = lane_ >> 3;
+    // B: matrices (n-tile 2jj, k lo), (2jj, k hi), (2jj + 1, k lo), (2jj + 1, k hi).
+    const uint32_t b_address = smem_address(buffer(index)) +
+                               (wb_ * S::kGroupRows + (matrix >> 1) * 8 + i) * S::kRowBytes + (matrix & 1) * 16;
+    // A: matrices (rows 0-7, k lo), (rows 8-15, k lo), (rows 0-7, k hi), (rows 8-15, k hi).
+    const int page_row = a_page_row(i + (matrix & 1) * 8);
+    const int a_xor = (matrix >> 1) ^ (page_row & 7);  // logical chunk 2ks + hi, swizzled (chunk is even)
+    uint32_t a_row[S::kWarpTiles];
 #pragma unroll
-      for (int mi = 0; mi < S::kMTiles; ++mi) gemm::ldmatrix_x4(a[mi], x + mi * 16 * S::kRowBytes + ks * 32);
-      const int chunk = swizzled_chunk(first_chunk + 2 * ks, b_row);
+    for (int t = 0; t < S::kWarpTiles; ++t) {
+      const int tile = wt_ + t * S::kTileWarps;
+      a_row[t] = smem_address(c_.smem + c_.pages_offset) + ((c_.page + tile) % c_.pages) * kPageBytes +
+                 page_row * width * 2;
+    }
+    const int first_chunk = s.part * S::kSliceColumns / 8;
+    for (int ks = 0; ks < part_columns / 16; ++ks) {
+      uint32_t b[S::kNTiles][2];
+      if constexpr (S::kNTiles == 1) {
+        ldmatrix_x2(b[0], b_address + ks * 32);
+      } else {
 #pragma unroll
-      for (int t = 0; t < S::kTiles; ++t) {
-        if (t < group_tiles) {
-          uint32_t b[4];
-          gemm::ldmatrix_x4(b, pages + ((c_.page + t) % c_.pages) * kPageBytes + chunk * 16);
+        for (int jj = 0; jj < S::kNTiles / 2; ++jj) {
+          uint32_t r[4];
+          gemm::ldmatrix_x4(r, b_address + jj * 16 * S::kRowBytes + ks * 32);
+          b[2 * jj][0] = r[0];
+          b[2 * jj][1] = r[1];
+          b[2 * jj + 1][0] = r[2];
+          b[2 * jj + 1][1] = r[3];
+        }
+      }
+      const uint32_t a_offset = ((first_chunk + 2 * ks) ^ a_xor) * 16;
 #pragma unroll
-          for (int mi = 0; mi < S::kMTiles; ++mi) {
-            gemm::mma_bf16(acc[mi][t][0], a[mi], b[0], b[1]);
-            gemm::mma_bf16(acc[mi][t][1], a[mi], b[2], b[3]);
-          }
+      for (int t = 0; t < S::kWarpTiles; ++t) {
+        if (wt_ + t * S::kTileWarps < group_tiles) {
+          uint32_t a[4];
+          gemm::ldmatrix_x4(a, a_row[t] + a_offset);
+#pragma unroll
+          for (int j = 0; j < S::kNTiles; ++j) gemm::mma_bf16(acc[t][j], a, b[j][0], b[j][1]);
         }
       }
     }
   }
 
-  // Every warp is done with the group's pages of this chunk: one arrival per warp and page.
+  // Every warp is done with the group's pages of this chunk: one arrival per warp and page (also for the
+  // pages of tiles the warp does not compute, which it has waited for, so no arrival runs a round ahead).
   __device__ void release_pages(int group_tiles) {
     Header& h = header(c_.smem);
     __syncwarp();
@@ -252,78 +311,60 @@ class MmaMatvec {
     c_.page += group_tiles;
   }
 
-  // Adds the k-warps' sums into the first k-warp's registers, in warp order, through buffer `index`
-  // (the slice every warp has just finished; the next slice lands in the other buffer).
-  __device__ void sum_k_warps(float (&acc)[S::kMTiles][S::kTiles][2][4], int index) const {
-    if constexpr (S::kKWarps > 1) {
-      float* sums = reinterpret_cast<float*>(buffer(index));
-      float* flat = &acc[0][0][0][0];
-      consumer_sync();
-      if (wk_ > 0) {
-        float* mine = sums + ((wk_ - 1) * S::kBatchWarps + wb_) * S::kAccumulators * 32 + lane_;
-#pragma unroll
-        for (int i = 0; i < S::kAccumulators; ++i) mine[i * 32] = flat[i];
-      }
-      consumer_sync();
-      if (wk_ == 0) {
-        for (int k = 1; k < S::kKWarps; ++k) {
-          const float* theirs = sums + ((k - 1) * S::kBatchWarps + wb_) * S::kAccumulators * 32 + lane_;
-#pragma unroll
-          for (int i = 0; i < S::kAccumulators; ++i) flat[i] += theirs[i * 32];
-        }
-      }
-    }
-  }
-
-  // Epilogues of the group's finished sums: c0/c1 are batch row g, weight rows 2j and 2j + 1 of an
-  // n-tile; c2/c3 the same rows of batch row g + 8.
-  __device__ void finish_group(const float (&acc)[S::kMTiles][S::kTiles][2][4], int group, int group_tiles) const {
+  // Epilogues of this warp's finished tiles of the group: for n-tile j, c0/c1 are page row 2g or 2g + 1
+  // (a_page_row) for batch rows 2q and 2q + 1, c2/c3 the pair's other row.
+  __device__ void finish_group(const float (&acc)[S::kWarpTiles][S::kNTiles][4], int group, int group_tiles) const {
     const int count = c_.step->count;
-    const int first_row = (in_.first_tile + group * S::kTiles) * kTileRows + 2 * (lane_ & 3);
+    const int g = lane_ >> 2, q = lane_ & 3;
+    const bool swapped = g >= 4;  // c0 holds the pair's odd row
 #pragma unroll
-    for (int mi = 0; mi < S::kMTiles; ++mi) {
+    for (int t = 0; t < S::kWarpTiles; ++t) {
+      const int tile = wt_ + t * S::kTileWarps;
+      if (tile >= group_tiles) continue;
+      const int row = (in_.first_tile + group * S::kTiles + tile) * kTileRows + 2 * g;
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int b = (wb_ * S::kMTiles + mi) * 16 + (lane_ >> 2) + 8 * h;
-        if (b >= count) continue;
-        Best running = best(mi, h);
+      for (int j = 0; j < S::kNTiles; ++j) {
 #pragma unroll
-        for (int t = 0; t < S::kTiles; ++t) {
-          if (t >= group_tiles) continue;
-#pragma unroll
-          for (int n = 0; n < 2; ++n) {
-            epilogue_pair(c_, in_, b, first_row + t * kTileRows + n * 8, acc[mi][t][n][2 * h], acc[mi][t][n][2 * h + 1],
-                          running);
-          }
+        for (int e = 0; e < 2; ++e) {
+          const int b = wb_ * S::kGroupRows + j * 8 + 2 * q + e;
+          if (b >= count) continue;
+          const float first = acc[t][j][e], second = acc[t][j][2 + e];
+          epilogue_pair(c_, in_, b, row, swapped ? second : first, swapped ? first : second, best(j, e));
         }
-        if (in_.op == kLmHead) best(mi, h) = running;
       }
     }
   }
 
-  // LM head: the 4 lanes of a batch row meet (keep_better is order-free), lane 0 of each quad stores this
-  // block's argmax of its row, then the last block picks the tokens.
+  // LM head: the 8 lanes of a batch row (one per g) meet (keep_better is order-free), then one thread per
+  // row meets the row group's warps' results and stores this block's argmax of the row; then the last
+  // block picks the tokens.
   __device__ void publish_argmax() {
     const Model& m = *c_.m;
-    if (wk_ == 0) {
 #pragma unroll
-      for (int mi = 0; mi < S::kMTiles; ++mi) {
+    for (int j = 0; j < S::kNTiles; ++j) {
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          Best mine = best(mi, h);
+      for (int e = 0; e < 2; ++e) {
+        Best mine = best(j, e);
 #pragma unroll
-          for (int o = 1; o <= 2; o <<= 1) {
-            const float value = __shfl_xor_sync(0xffffffffu, mine.value, o);
-            const int index = __shfl_xor_sync(0xffffffffu, mine.index, o);
-            keep_better(mine, value, index);
-          }
-          const int b = (wb_ * S::kMTiles + mi) * 16 + (lane_ >> 2) + 8 * h;
-          if ((lane_ & 3) == 0) {
-            m.lm_partial_value[in_.partial * kMaxStepRows + b] = mine.value;
-            m.lm_partial_index[in_.partial * kMaxStepRows + b] = mine.index;
-          }
+        for (int o = 4; o <= 16; o <<= 1) {
+          const float value = __shfl_xor_sync(0xffffffffu, mine.value, o);
+          const int index = __shfl_xor_sync(0xffffffffu, mine.index, o);
+          keep_better(mine, value, index);
         }
+        if (lane_ < 4) best(j, e) = mine;
       }
+    }
+    consumer_sync();
+    for (int b = threadIdx.x; b < R; b += kConsumerThreads) {
+      const int group = b / S::kGroupRows, rest = b % S::kGroupRows;
+      const int j = rest / 8, q = (rest % 8) / 2, e = rest % 2;
+      Best block{-INFINITY, 0x7fffffff};
+      for (int w = 0; w < S::kTileWarps; ++w) {
+        const Best& theirs = best_slot(j, e, (w * S::kBatchWarps + group) * 32 + q);
+        keep_better(block, theirs.value, theirs.index);
+      }
+      m.lm_partial_value[in_.partial * kMaxStepRows + b] = block.value;
+      m.lm_partial_index[in_.partial * kMaxStepRows + b] = block.index;
     }
     pick_tokens(c_, in_);
   }

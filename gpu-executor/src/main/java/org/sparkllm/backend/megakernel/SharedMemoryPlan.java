@@ -5,8 +5,8 @@ package org.sparkllm.backend.megakernel;
  * (mbarriers, flags), a scratch area (reductions, attention state), the staged activations and then as
  * many 16 KiB weight pages as fit, at most {@link #MAX_PAGES}. On CUDA cores the activations are
  * {@code rows × widestInput} bf16, so fewer rows leave room for more pages in flight; on tensor cores they
- * are two slice buffers of {@link #SLICE_BYTES} plus 16 bytes of padding per row (mk_mma.cuh), and the
- * ring must hold two tile groups: one being computed, the next landing.
+ * are {@link #STAGES} slice buffers of {@link #STAGE_BYTES} plus 16 bytes of padding per row (mk_mma.cuh:
+ * kStages, kStageBytes), and the ring must hold two tile groups: one being computed, the next landing.
  *
  * @param pagesOffset byte offset of page 0 (128-byte aligned)
  * @param pages pages in the ring
@@ -19,8 +19,10 @@ public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
   public static final int MAX_PAGES = 12;
   /** The header holds a full and an empty mbarrier per page below this many pages. */
   static final int MIN_PAGES = 2;
-  /** Activations of one tensor-core slice buffer, before padding. */
-  static final int SLICE_BYTES = 32 * 1024;
+  /** Activation slices the tensor-core path keeps in flight or being computed. */
+  static final int STAGES = 4;
+  /** Activations of one tensor-core slice buffer (all rows), before padding. */
+  static final int STAGE_BYTES = 16 * 1024;
   /** Tiles whose pages of one chunk the tensor-core path holds at once (mk_common.cuh, tile_group). */
   static final int TENSOR_CORE_TILE_GROUP = 4;
 
@@ -31,7 +33,7 @@ public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
    */
   public static SharedMemoryPlan of(int rows, ModelDims dims, int maxSharedBytes) {
     boolean tensorCores = rows > StreamBuilder.MAX_CUDA_CORE_ROWS;
-    long activation = tensorCores ? 2L * (SLICE_BYTES + 16L * rows) : 2L * rows * dims.widestInput();
+    long activation = tensorCores ? (long) STAGES * (STAGE_BYTES + 16L * rows) : 2L * rows * dims.widestInput();
     long pagesOffset = (ACTIVATION_OFFSET + activation + 127) / 128 * 128;
     long pages = Math.min(MAX_PAGES, (maxSharedBytes - pagesOffset) / TileLayout.PAGE_BYTES);
     int needed = tensorCores ? 2 * TENSOR_CORE_TILE_GROUP : MIN_PAGES;

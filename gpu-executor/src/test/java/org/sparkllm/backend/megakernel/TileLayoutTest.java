@@ -83,7 +83,7 @@ class TileLayoutTest {
   }
 
   @Test
-  void tensorCoreBucketsHoldTwoTileGroupsOfPagesNextToTwoSliceBuffers() {
+  void tensorCoreBucketsHoldTwoTileGroupsOfPagesNextToTheSliceBuffers() {
     int h100 = 232448;
     for (ModelDims d : new ModelDims[] {StreamBuilderTest.TINY, StreamBuilderTest.LLAMA_1B, StreamBuilderTest.LLAMA_3B}) {
       for (int rows = 16; rows <= 256; rows *= 2) {
@@ -91,8 +91,8 @@ class TileLayoutTest {
         assertTrue(plan.pages() >= 2 * SharedMemoryPlan.TENSOR_CORE_TILE_GROUP, rows + " rows: " + plan);
         assertTrue(plan.bytes() <= h100);
         assertEquals(0, plan.pagesOffset() % 128);
-        assertTrue(plan.pagesOffset() >= SharedMemoryPlan.ACTIVATION_OFFSET + 2 * (SharedMemoryPlan.SLICE_BYTES
-            + 16 * rows), "two padded slice buffers");
+        assertTrue(plan.pagesOffset() >= SharedMemoryPlan.ACTIVATION_OFFSET
+            + SharedMemoryPlan.STAGES * (SharedMemoryPlan.STAGE_BYTES + 16 * rows), "the padded slice buffers");
       }
     }
     assertEquals(8, SharedMemoryPlan.of(256, StreamBuilderTest.LLAMA_1B, h100).pages());
