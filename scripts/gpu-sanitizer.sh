@@ -16,7 +16,7 @@ for tool in ${tools//,/ }; do
   "$sanitizer" --tool "$tool" --target-processes all --error-exitcode 99 \
     "$here/runtime/bin/java" "${java_opts[@]}" -jar "$here/junit-platform-console-standalone.jar" execute \
     --class-path "$classpath" --disable-banner --details summary \
-    --select-method org.sparkllm.backend.megakernel.MegakernelSanitizerGpuTest#fewStepsAtBatch1And8 \
+    --select-class org.sparkllm.backend.megakernel.MegakernelSanitizerGpuTest \
     > "$out/$tool.log" 2>&1 || status=1
   echo "$tool: $(grep -E '(ERROR|RACECHECK) SUMMARY' "$out/$tool.log" | tail -1); $(grep -E 'tests (successful|failed)' "$out/$tool.log" | tr -s ' []' ' ' | tr '\n' ';')"
 done
