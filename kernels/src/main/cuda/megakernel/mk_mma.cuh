@@ -49,6 +49,10 @@ struct MmaShape {
   static constexpr int kGroupThreads = kTileWarps * 32;
   static constexpr int kStageCopies = kGroupRows * kSliceVectors / kGroupThreads;  // per thread and slice
   static_assert(kStageCopies * kGroupThreads == kGroupRows * kSliceVectors, "copies split evenly");
+  // Up to 64 rows each output also keeps the sum of its finished K splits (in.splits: the graph path's
+  // split-K for the same GEMM), so the two add the same partial sums in the same order. Above, that second
+  // set of accumulators does not fit the registers, and K is summed in one piece.
+  static constexpr bool kSplitSums = R <= 64;
 };
 
 // The activations a matvec instruction reads: bf16 [rows][columns], written earlier in this launch.
@@ -148,6 +152,7 @@ class MmaMatvec {
 #pragma unroll
     for (int j = 0; j < S::kNTiles; ++j) best(j, 0) = best(j, 1) = Best{-INFINITY, 0x7fffffff};
     float acc[S::kWarpTiles][S::kNTiles][4];
+    float done[S::kWarpTiles][S::kNTiles][4];  // the finished splits' sum (kSplitSums only)
     clear(acc);
     // Slices 0..kStages-2 in flight; slice q + kStages - 1 is issued once slice q has landed.
     Slice ahead{0, 0, 0};
@@ -166,12 +171,15 @@ class MmaMatvec {
       }
       const int width = (int)page_columns(columns_, slice.chunk);
       const int part_columns = min(S::kSliceColumns, width - slice.part * S::kSliceColumns);
-      compute(acc, slice, q % kStages, width, part_columns, group_tiles);
+      compute(acc, done, slice, q % kStages, width, part_columns, group_tiles);
       if ((slice.part + 1) * S::kSliceColumns >= width) release_pages(group_tiles);
       Slice next = slice;
       const bool more = advance(next);
       if (!more || next.group != slice.group) {
         const unsigned long long start = timing_now(c_);
+        if constexpr (S::kSplitSums) {
+          if (in_.splits > 1) add_split(done, acc);  // the last split: done + acc, as the graph's reduce adds it
+        }
         finish_group(acc, slice.group, group_tiles);
         epilogue_ns += timing_now(c_) - start;
         clear(acc);
@@ -255,8 +263,19 @@ class MmaMatvec {
 
   // This warp's 16-column steps of the slice: its n-tiles' B fragments once per step, then for each of
   // its tiles one A fragment (ldmatrix of the page) and an mma per n-tile.
-  __device__ void compute(float (&acc)[S::kWarpTiles][S::kNTiles][4], const Slice& s, int index, int width,
-                          int part_columns, int group_tiles) const {
+  // acc += done when done holds earlier splits (acc is the current split's sum), so acc becomes the total.
+  __device__ static void add_split(const float (&done)[S::kWarpTiles][S::kNTiles][4],
+                                   float (&acc)[S::kWarpTiles][S::kNTiles][4]) {
+#pragma unroll
+    for (int t = 0; t < S::kWarpTiles; ++t)
+#pragma unroll
+      for (int j = 0; j < S::kNTiles; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[t][j][i] = done[t][j][i] + acc[t][j][i];
+  }
+
+  __device__ void compute(float (&acc)[S::kWarpTiles][S::kNTiles][4], float (&done)[S::kWarpTiles][S::kNTiles][4],
+                          const Slice& s, int index, int width, int part_columns, int group_tiles) const {
     const int i = lane_ & 7, matrix = lane_ >> 3;
     // B: matrices (n-tile 2jj, k lo), (2jj, k hi), (2jj + 1, k lo), (2jj + 1, k hi).
     const uint32_t b_address = smem_address(buffer(index)) +
@@ -272,7 +291,23 @@ class MmaMatvec {
                  page_row * width * 2;
     }
     const int first_chunk = s.part * S::kSliceColumns / 8;
+    const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
+    const int split_columns = columns_ / in_.splits;
     for (int ks = 0; ks < part_columns / 16; ++ks) {
+      if constexpr (S::kSplitSums) {
+        const int k = column + 16 * ks;
+        if (in_.splits > 1 && k > 0 && k % split_columns == 0) {  // a split ends: keep its sum, start the next
+#pragma unroll
+          for (int t = 0; t < S::kWarpTiles; ++t)
+#pragma unroll
+            for (int j = 0; j < S::kNTiles; ++j)
+#pragma unroll
+              for (int i = 0; i < 4; ++i) {
+                done[t][j][i] = k == split_columns ? acc[t][j][i] : done[t][j][i] + acc[t][j][i];
+                acc[t][j][i] = 0.f;
+              }
+        }
+      }
       uint32_t b[S::kNTiles][2];
       if constexpr (S::kNTiles == 1) {
         ldmatrix_x2(b[0], b_address + ks * 32);

@@ -282,6 +282,11 @@ public final class CudaBackend implements Backend {
         in.sampledAddress());
   }
 
+  /** How this backend's GEMMs split K for an [m, k] × [k, n] product ({@link GemmKernels#kSplits}). */
+  public int gemmKSplits(int m, int n, int k) {
+    return gemm.kSplits(m, n, k);
+  }
+
   private void validate(ForwardBatch batch) {
     if (batch.totalTokens() > eagerInputs.tokenCapacity()) {
       throw new IllegalArgumentException("a step of " + batch.totalTokens() + " tokens exceeds maxBatchTokens = "

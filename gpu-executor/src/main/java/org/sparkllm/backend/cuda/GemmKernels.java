@@ -173,6 +173,17 @@ public final class GemmKernels implements AutoCloseable {
     }
   }
 
+  /**
+   * The K ranges {@link #run} sums separately for this shape and adds in order: the matvec's K parts up to
+   * M = 8, the tensor-core plan's split-K above. The megakernel sums in the same pieces.
+   */
+  public int kSplits(int m, int n, int k) {
+    if (m <= MATVEC_MAX_M) {
+      return matvecKParts(n, k, multiprocessors);
+    }
+    return plan(usesWgmma(n) ? wgmma : mmaSyncCandidates(m), m, n, k).splits();
+  }
+
   /** The kernel and K splits {@link #run} would use for this shape, e.g. "gemm_bf16_wgmma_128x192 x 1 split". */
   String describePlan(int m, int n, int k) {
     if (m <= MATVEC_MAX_M) {

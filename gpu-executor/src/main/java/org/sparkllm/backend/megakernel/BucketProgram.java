@@ -27,8 +27,8 @@ final class BucketProgram implements AutoCloseable {
   private final PinnedHostBuffer timingHost;
 
   BucketProgram(CudaContext context, CudaStream stream, CudaModule module, ModelDims dims, DeviceLimits limits,
-      int rows, boolean timing) {
-    this.streams = StreamBuilder.build(dims, limits.sms(), rows);
+      int rows, boolean timing, StreamBuilder.GemmSplits gemmSplits) {
+    this.streams = StreamBuilder.build(dims, limits.sms(), rows, gemmSplits);
     this.plan = SharedMemoryPlan.of(rows, dims, limits.maxSharedBytes());
     this.kernel = module.kernel("mk_decode_r" + rows);
     kernel.setMaxDynamicSharedBytes(plan.bytes());

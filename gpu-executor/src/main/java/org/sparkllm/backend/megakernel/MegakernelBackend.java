@@ -201,7 +201,8 @@ public final class MegakernelBackend implements Backend {
   /** The bucket's streams and kernel, built on its first step. */
   private BucketProgram program(int bucket) {
     return programs.computeIfAbsent(bucket,
-        r -> new BucketProgram(shared.context(), shared.stream(), shared.module(), dims, limits, r, options.timing()));
+        r -> new BucketProgram(shared.context(), shared.stream(), shared.module(), dims, limits, r, options.timing(),
+            cuda::gemmKSplits));
   }
 
   private static int bucketFor(int rows) {

@@ -33,10 +33,19 @@ public final class StreamBuilder {
   private final List<List<Instruction>> streams = new ArrayList<>();
   private final List<Integer> producers = new ArrayList<>();
 
-  private StreamBuilder(ModelDims dims, int blocks, int rows) {
+  /** How the CUDA-graph path splits the K of an [m, k] × [k, n] product (GemmKernels.kSplits). */
+  @FunctionalInterface
+  public interface GemmSplits {
+    int of(int m, int n, int k);
+  }
+
+  private final GemmSplits gemmSplits;
+
+  private StreamBuilder(ModelDims dims, int blocks, int rows, GemmSplits gemmSplits) {
     if (blocks < 1 || rows < 1) {
       throw new IllegalArgumentException("need at least one block and one row; got " + blocks + " and " + rows);
     }
+    this.gemmSplits = gemmSplits;
     this.dims = dims;
     this.blocks = blocks;
     this.rows = rows;
@@ -46,8 +55,17 @@ public final class StreamBuilder {
   }
 
   /** The streams for {@code rows} batch rows on {@code blocks} SMs. */
+  public static InstructionStreams build(ModelDims dims, int blocks, int rows, GemmSplits gemmSplits) {
+    return new StreamBuilder(dims, blocks, rows, gemmSplits).build();
+  }
+
+  /**
+   * As {@link #build(ModelDims, int, int, GemmSplits)} with the graph path's split rule computed here, which
+   * needs no GPU: the matvec's K parts up to 8 rows, none above (where the real rule needs the device's
+   * GEMM plan).
+   */
   public static InstructionStreams build(ModelDims dims, int blocks, int rows) {
-    return new StreamBuilder(dims, blocks, rows).build();
+    return build(dims, blocks, rows, (m, n, k) -> m <= MAX_CUDA_CORE_ROWS ? GemmKernels.matvecKParts(n, k, blocks) : 1);
   }
 
   /** Head chunks per KV group: attention instructions serve at most {@link #MAX_HEADS} query heads. */
@@ -70,13 +88,15 @@ public final class StreamBuilder {
   }
 
   /**
-   * K parts for {@code m}'s instructions: the graph matvec's, where each part is whole pages (a lane then
-   * sums the same 16-byte chunks in the same order); otherwise 1, and the two paths sum differently.
+   * K parts for {@code m}'s instructions: the graph path's, where the kernel can cut there: whole pages up to
+   * 8 rows (a lane then sums the same 16-byte chunks in the same order), whole k16 steps above; otherwise 1,
+   * and the two paths sum differently.
    */
-  static int kParts(Matrix m, ModelDims d, int blocks) {
-    int k = m.columns(d);
-    int parts = GemmKernels.matvecKParts(m.rows(d), k, blocks);
-    return k % (parts * TileLayout.PAGE_COLUMNS) == 0 ? parts : 1;
+  private int kParts(Matrix m) {
+    int k = m.columns(dims);
+    int parts = gemmSplits.of(rows, m.rows(dims), k);
+    int cut = rows <= MAX_CUDA_CORE_ROWS ? TileLayout.PAGE_COLUMNS : 16;
+    return parts >= 1 && k % (parts * cut) == 0 ? parts : 1;
   }
 
   private InstructionStreams build() {
@@ -132,7 +152,7 @@ public final class StreamBuilder {
       while (from < to) {
         int group = from / perGroup;
         int end = Math.min(to, (group + 1) * perGroup);
-        add(b, Instruction.matvec(Opcode.QKV, layer, from, end - from, kParts(Matrix.QKV, dims, blocks), wait,
+        add(b, Instruction.matvec(Opcode.QKV, layer, from, end - from, kParts(Matrix.QKV), wait,
             waitCount, done[group]));
         from = end;
       }
@@ -186,7 +206,7 @@ public final class StreamBuilder {
       int from = (int) first(b, tiles);
       int to = (int) first(b + 1, tiles);
       if (to > from) {
-        add(b, Instruction.matvec(op, layer, from, to - from, kParts(op.matrix(), dims, blocks), wait, waitCount,
+        add(b, Instruction.matvec(op, layer, from, to - from, kParts(op.matrix()), wait, waitCount,
             done));
       }
     }
@@ -212,7 +232,7 @@ public final class StreamBuilder {
     int waitCount = waitCount(wait);
     for (int i = 0; i < runs.size(); i++) {
       int[] r = runs.get(i);
-      add(r[0], Instruction.matvec(Opcode.LM_HEAD, 0, r[1], r[2] - r[1], kParts(Matrix.LM_HEAD, dims, blocks), wait,
+      add(r[0], Instruction.matvec(Opcode.LM_HEAD, 0, r[1], r[2] - r[1], kParts(Matrix.LM_HEAD), wait,
           waitCount, done)
           .withArrival(arrive, runs.size(), i));
     }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Set;
 import org.sparkllm.backend.cuda.AttentionKernels;
 import org.sparkllm.backend.cuda.GemmKernels;
 import java.util.Map;
@@ -278,6 +279,12 @@ class StreamBuilderTest {
     });
   }
 
+  private static Set<Integer> kParts(InstructionStreams s, Opcode op) {
+    Set<Integer> parts = new java.util.TreeSet<>();
+    s.streams().forEach(stream -> stream.stream().filter(i -> i.op() == op).forEach(i -> parts.add(i.splits())));
+    return parts;
+  }
+
   @Test
   void matvecsSumOverTheGraphPathsKPartsWherePartsAreWholePages() {
     Map<Opcode, Integer> parts = new java.util.EnumMap<>(Opcode.class);
@@ -292,7 +299,12 @@ class StreamBuilderTest {
     // The graph sums 2,560 columns in 2 parts; 1,280 would split a page, so the megakernel sums one part.
     ModelDims wideDown = new ModelDims(512, 1, 8, 2, 64, 2560, 1000);
     assertEquals(2, GemmKernels.matvecKParts(512, 2560, 132));
-    assertEquals(1, StreamBuilder.kParts(Matrix.DOWN, wideDown, 132));
+    assertEquals(Set.of(1), kParts(StreamBuilder.build(wideDown, 132, 1), Opcode.DOWN));
+    // Above 8 rows the graph path's GEMM splits, cut at k16 steps: 2 for every matrix here, except where
+    // they would not divide K.
+    InstructionStreams tc = StreamBuilder.build(wideDown, 132, 64, (m, n, k) -> k == 2560 ? 3 : 2);
+    assertEquals(Set.of(2), kParts(tc, Opcode.QKV));
+    assertEquals(Set.of(1), kParts(tc, Opcode.DOWN));
   }
 
   @Test
