@@ -291,12 +291,16 @@ class MmaMatvec {
                  page_row * width * 2;
     }
     const int first_chunk = s.part * S::kSliceColumns / 8;
+    // The first split boundary at or after this slice's first column (past K when there is one split).
     const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
     const int split_columns = columns_ / in_.splits;
+    int boundary = in_.splits > 1 ? (column + split_columns - 1) / split_columns * split_columns : columns_;
+    if (boundary == 0) boundary = split_columns;
     for (int ks = 0; ks < part_columns / 16; ++ks) {
       if constexpr (S::kSplitSums) {
         const int k = column + 16 * ks;
-        if (in_.splits > 1 && k > 0 && k % split_columns == 0) {  // a split ends: keep its sum, start the next
+        if (k == boundary) {  // a split ends: keep its sum, start the next
+          boundary += split_columns;
 #pragma unroll
           for (int t = 0; t < S::kWarpTiles; ++t)
 #pragma unroll
