@@ -37,9 +37,9 @@ public final class VAttentionKvCache implements KvCache, AutoCloseable {
   private long backgroundActions;
   private long stepActions;
 
-  /** Sizes the pool from {@code options.memoryFraction()} of the driver's free memory. */
+  /** Sizes the pool from {@code options.memoryFraction()} of the driver's free memory less the reserve. */
   public static VAttentionKvCache create(KvCacheShape shape, KvCacheOptions options, VirtualMemoryDriver driver) {
-    long budget = (long) (driver.freeMemoryBytes() * options.memoryFraction());
+    long budget = options.budget(driver.freeMemoryBytes());
     long fit = budget / shape.pageSetBytes();
     int pageSets = (int) Math.min(fit, (long) shape.maxSlots() * shape.pageSetsPerSlot());
     return new VAttentionKvCache(shape, pageSets, options, driver, System::nanoTime);

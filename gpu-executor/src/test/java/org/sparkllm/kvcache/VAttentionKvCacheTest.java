@@ -193,6 +193,19 @@ class VAttentionKvCacheTest {
     }
   }
 
+  /** Memory reserved for what is allocated after the cache (the megakernel's tiled weights) stays free. */
+  @Test
+  void theReserveComesOffTheFreeMemoryBeforeTheFraction() {
+    long pageSetBytes = SHAPE.pageSetBytes();
+    KvCacheOptions reserving = SYNC.withMemoryFraction(0.5).withReservedBytes(4 * pageSetBytes);
+    try (VAttentionKvCache cache = VAttentionKvCache.create(SHAPE, reserving,
+        new FakeVirtualMemoryDriver(4096, 10 * pageSetBytes))) {
+      assertEquals(3, cache.totalPages()); // (10 - 4) / 2
+    }
+    assertEquals(0, reserving.withReservedBytes(11 * pageSetBytes).budget(10 * pageSetBytes));
+    assertThrows(IllegalArgumentException.class, () -> SYNC.withReservedBytes(-1));
+  }
+
   @Test
   void capacityQueryTracksGrantsNotMappings() {
     try (VAttentionKvCache cache = cache(4, SYNC)) {

@@ -57,7 +57,7 @@ public final class CudaBackend implements Backend {
 
   private record DecodeGraph(StepInputs inputs, CudaGraph graph) {}
 
-  private CudaBackend(LlamaConfig config, ModelTensors tensors, CudaBackendOptions options) {
+  private CudaBackend(LlamaConfig config, ModelTensors tensors, CudaBackendOptions options, long reservedBytes) {
     this.config = config;
     this.options = options;
     this.context = CudaContext.openPrimary(options.device());
@@ -79,7 +79,7 @@ public final class CudaBackend implements Backend {
       KvCacheShape shape = new KvCacheShape(config.numLayers(), config.numKvHeads(), config.headDim(), 2,
           options.maxSlots(), options.maxContext(), PAGE_BYTES);
       kvCache = VAttentionKvCache.create(shape,
-          KvCacheOptions.defaults().withMemoryFraction(options.kvMemoryFraction()),
+          KvCacheOptions.defaults().withMemoryFraction(options.kvMemoryFraction()).withReservedBytes(reservedBytes),
           new CudaVirtualMemoryDriver(context));
     } catch (RuntimeException e) {
       Collections.reverse(opened);
@@ -97,7 +97,16 @@ public final class CudaBackend implements Backend {
 
   /** Loads the weights onto device {@code options.device()} and reserves the KV cache. */
   public static CudaBackend load(LlamaConfig config, ModelTensors tensors, CudaBackendOptions options) {
-    return new CudaBackend(config, tensors, options);
+    return load(config, tensors, options, 0);
+  }
+
+  /**
+   * As {@link #load(LlamaConfig, ModelTensors, CudaBackendOptions)}, keeping {@code reservedBytes} of device
+   * memory out of the KV cache's share for allocations that come after it (the megakernel's).
+   */
+  public static CudaBackend load(LlamaConfig config, ModelTensors tensors, CudaBackendOptions options,
+      long reservedBytes) {
+    return new CudaBackend(config, tensors, options, reservedBytes);
   }
 
   @Override

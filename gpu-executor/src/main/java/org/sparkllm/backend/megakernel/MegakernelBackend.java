@@ -26,6 +26,9 @@ import org.sparkllm.safetensors.ModelTensors;
  */
 public final class MegakernelBackend implements Backend {
   private static final int[] BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+  /** More SMs than any GPU the kernels are built for has (an H100 has 132): bounds the reserve. */
+  private static final int MAX_BLOCKS = 256;
+  private static final long RESERVE_MARGIN_BYTES = 64L << 20;
 
   private final CudaBackend cuda;
   private final CudaBackendOptions cudaOptions;
@@ -69,16 +72,30 @@ public final class MegakernelBackend implements Backend {
     this.step = new MegakernelStep(shared.context(), shared.stream());
   }
 
-  /** Loads the CUDA backend (weights, KV cache) and the megakernel's tiled weights on top of it. */
+  /**
+   * Loads the CUDA backend (weights, KV cache) and the megakernel's tiled weights on top of it. The KV cache
+   * takes its share of the memory left after {@link #reservedBytes}, so the tiled copies fit after it.
+   */
   public static MegakernelBackend load(LlamaConfig config, ModelTensors tensors, CudaBackendOptions cudaOptions,
       MegakernelOptions options) {
-    CudaBackend cuda = CudaBackend.load(config, tensors, cudaOptions);
+    int rows = Math.min(cudaOptions.maxSlots(), options.maxRows());
+    CudaBackend cuda = CudaBackend.load(config, tensors, cudaOptions, reservedBytes(ModelDims.of(config), rows));
     try {
       return new MegakernelBackend(cuda, cudaOptions, options);
     } catch (RuntimeException e) {
       cuda.close();
       throw e;
     }
+  }
+
+  /**
+   * Device memory the megakernel allocates after the CUDA backend: the tiled weights, the buffers for
+   * {@code rows} rows (LM-head partials sized for up to {@link #MAX_BLOCKS} SMs), and a margin for the
+   * per-bucket streams, counters and step buffers.
+   */
+  static long reservedBytes(ModelDims dims, int rows) {
+    return MegakernelWeights.tiledBytes(dims) + MegakernelBuffers.bytes(dims, MAX_BLOCKS, bucketFor(rows))
+        + RESERVE_MARGIN_BYTES;
   }
 
   @Override

@@ -28,18 +28,30 @@ final class MegakernelBuffers implements AutoCloseable {
     if (rows < 1 || rows > MAX_ROWS) {
       throw new IllegalArgumentException("rows must be in [1, " + MAX_ROWS + "], got " + rows);
     }
-    long r = rows;
+    long[] size = sizes(d, blocks, rows);
+    residual = context.allocate(size[0]);
+    query = context.allocate(size[1]);
+    attention = context.allocate(size[2]);
+    mlp = context.allocate(size[3]);
+    logits = context.allocate(size[4]);
+    attentionPartialO = context.allocate(size[5]);
+    attentionPartialMl = context.allocate(size[6]);
+    lmPartialValue = context.allocate(size[7]);
+    lmPartialIndex = context.allocate(size[8]);
+    normed = context.allocate(size[9]);
+  }
+
+  /** Device bytes the buffers of a model, SM count and row capacity take. */
+  static long bytes(ModelDims d, int blocks, int rows) {
+    return java.util.Arrays.stream(sizes(d, blocks, rows)).sum();
+  }
+
+  /** Sizes in the order the constructor allocates them. */
+  private static long[] sizes(ModelDims d, int blocks, long r) {
     long partials = r * d.heads() * StreamBuilder.MAX_SPLITS;
-    residual = context.allocate(4 * r * d.hidden());
-    query = context.allocate(2 * r * d.qDim());
-    attention = context.allocate(2 * r * d.qDim());
-    mlp = context.allocate(2 * r * d.intermediate());
-    logits = context.allocate(4 * r * d.vocab());
-    attentionPartialO = context.allocate(4 * partials * d.headDim());
-    attentionPartialMl = context.allocate(8 * partials);
-    lmPartialValue = context.allocate(4L * MAX_ROWS * blocks);
-    lmPartialIndex = context.allocate(4L * MAX_ROWS * blocks);
-    normed = context.allocate(2 * r * d.hidden());
+    return new long[] {4 * r * d.hidden(), 2 * r * d.qDim(), 2 * r * d.qDim(), 2 * r * d.intermediate(),
+        4 * r * d.vocab(), 4 * partials * d.headDim(), 8 * partials, 4L * MAX_ROWS * blocks, 4L * MAX_ROWS * blocks,
+        2 * r * d.hidden()};
   }
 
   @Override

@@ -51,6 +51,15 @@ final class MegakernelWeights implements AutoCloseable {
     }
   }
 
+  /** Device bytes {@link #retile} allocates for the model: every layer's four matrices and the LM head. */
+  static long tiledBytes(ModelDims d) {
+    long layer = 0;
+    for (Matrix m : List.of(Matrix.QKV, Matrix.O_PROJ, Matrix.GATE_UP, Matrix.DOWN)) {
+      layer += TileLayout.tiledBytes(m.rows(d), m.columns(d));
+    }
+    return d.layers() * layer + TileLayout.tiledBytes(Matrix.LM_HEAD.rows(d), Matrix.LM_HEAD.columns(d));
+  }
+
   Layer layer(int i) {
     return layers.get(i);
   }
