@@ -13,8 +13,9 @@
 // slice serves kTiles tiles. The loader streams pages in the same order (PageCursor, groups of kTiles).
 //
 // Warps: kBatchWarps "row groups" split the batch (kNTiles blocks of 8 rows each); the kTileWarps warps
-// of a row group split the group's tiles. Each output is summed over K in ascending order in one
-// accumulator (no K split), as the graph path's GEMMs sum their k16 steps. A row group stages only its
+// of a row group split the group's tiles. Each output is summed over K in ascending order, as the graph
+// path's GEMMs sum their k16 steps, in the graph path's split-K pieces up to 64 rows (MmaShape::kSplitSums)
+// and in one piece above. A row group stages only its
 // own rows, kStages slices deep (cp.async through L2), and synchronises only its own warps (a named
 // barrier, or __syncwarp for a row group of one warp): no block barrier inside an instruction, so the
 // warps drift apart by up to the ring's depth, and L2 latency hides behind kStages - 1 slices in flight.
