@@ -83,6 +83,11 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
                : "r"(addr));
 }
 
+// ldmatrix .x2: lanes 0..15 give the row addresses of matrices 0 and 1 (as ldmatrix_x4's 0 and 1).
+__device__ __forceinline__ void ldmatrix_x2(uint32_t (&r)[2], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
+}
+
 // D = A·B + D for a 16x8x16 tile. Fragments (g = lane/4, t = lane%4), PTX ISA "mma.m16n8k16" for .bf16:
 //   A 16x16 row-major: a0 = (row g, k 2t..2t+1), a1 = (g+8, 2t..), a2 = (g, 2t+8..), a3 = (g+8, 2t+8..)
 //   B 16x8 "col" (k x n, stored n-major = W's layout): b0 = (k 2t..2t+1, col g), b1 = (k 2t+8.., col g)

@@ -20,7 +20,7 @@
 // barrier, or __syncwarp for a row group of one warp): no block barrier inside an instruction, so the
 // warps drift apart by up to the ring's depth, and L2 latency hides behind kStages - 1 slices in flight.
 #pragma once
-#include "../gemm.cuh"  // gemm::ldmatrix_x4, gemm::mma_bf16 (fragment layouts documented there), cp.async
+#include "../gemm.cuh"  // gemm::ldmatrix_x2/_x4, gemm::mma_bf16 (fragment layouts documented there), cp.async
 #include "mk_norm.cuh"
 
 namespace mk {
@@ -72,11 +72,6 @@ struct MmaScratch {
   Best best[kMaxNTiles][2][kConsumerThreads];
 };
 static_assert(sizeof(MmaScratch) <= kScratchBytes, "scratch fits");
-
-// ldmatrix .x2: lanes 0..15 give the row addresses of matrices 0 and 1 (layout as gemm::ldmatrix_x4).
-__device__ __forceinline__ void ldmatrix_x2(uint32_t (&r)[2], uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
-}
 
 // The page row that A row `a_row` (0..15) of a tile reads: A rows i and i + 8 (a thread's c0 and c2) are
 // page rows 2i and 2i + 1, the lower one first for i < 4 and second for i >= 4, so that the 8 rows of
@@ -315,7 +310,7 @@ class MmaMatvec {
       }
       uint32_t b[S::kNTiles][2];
       if constexpr (S::kNTiles == 1) {
-        ldmatrix_x2(b[0], b_address + ks * 32);
+        gemm::ldmatrix_x2(b[0], b_address + ks * 32);
       } else {
 #pragma unroll
         for (int jj = 0; jj < S::kNTiles / 2; ++jj) {

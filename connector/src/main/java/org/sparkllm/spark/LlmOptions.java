@@ -70,8 +70,8 @@ public record LlmOptions(
 
   private static Map<String, String> engineSettings() {
     Map<String, String> s = new LinkedHashMap<>();
-    s.put("backend", "auto, cpu, cuda or megakernel (default auto: on an assigned, usable GPU the megakernel if it is a "
-        + "Hopper, else the CUDA backend; without one the CPU)");
+    s.put("backend", "auto, cpu, cuda or megakernel (default auto: on an assigned, usable GPU the megakernel if "
+        + "it is a Hopper, else the CUDA backend; without one the CPU)");
     s.put("maxInFlight", "requests a task keeps in the engine at once (default 64)");
     s.put("batchRows", "input rows per Arrow prompt batch (default 256)");
     s.put("engine.maxSequences", "sequences the engine runs at once (default 64)");

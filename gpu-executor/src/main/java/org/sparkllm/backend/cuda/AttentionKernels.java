@@ -26,7 +26,8 @@ public final class AttentionKernels implements AutoCloseable {
   private static final int THREADS = 128;
   /** Query heads one decode block serves (its accumulators are sized for this many). */
   public static final int DECODE_HEADS_PER_BLOCK = 4;
-  private static final int MAX_SPLITS = 32;
+  /** Most decode splits: the merge gives each split one lane of a warp. */
+  public static final int MAX_SPLITS = 32;
   /** Decode splits per SM a (row, KV head, head chunk) can have to itself ({@link #decodeSplits}). */
   private static final int SPLITS_PER_SM = 2;
   private static final double LOG2E = 1.4426950408889634;

@@ -186,7 +186,7 @@ public final class MegakernelBackend implements Backend {
     BucketProgram program = program(bucket);
     tag = tag == Integer.MAX_VALUE ? 1 : tag + 1;
     int epoch = program.prepare(shared.stream());
-    step.upload(batch, sampling, shared.stream());
+    step.upload(batch, sampling, bucket, shared.stream());
     shared.kvCache().awaitMapped();
     program.launch(shared.stream(), descriptor.address(), step.stepAddress(), step.outputAddress(), epoch, tag,
         watchdogCycles(), l2PrefetchPages);

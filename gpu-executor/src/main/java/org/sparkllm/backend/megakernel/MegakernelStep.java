@@ -12,7 +12,8 @@ import org.sparkllm.cuda.PinnedHostBuffer;
 
 /**
  * One step's inputs (struct Step, then each row's sampling parameters, which the kernel's SAMPLE
- * instructions read at kSampleParamsOffset) in one upload, and its outputs (struct Output: sampled tokens and the watchdog's record) in one download.
+ * instructions read at kSampleParamsOffset) in one upload, and its outputs (struct Output: sampled tokens
+ * and the watchdog's record) in one download.
  */
 final class MegakernelStep implements AutoCloseable {
   static final int ROWS = MegakernelBuffers.MAX_ROWS;
@@ -38,13 +39,16 @@ final class MegakernelStep implements AutoCloseable {
     output.fill((byte) 0, stream); // tag 0 is never a launch's tag: no failure recorded
   }
 
-  /** Writes the batch (decode chunks only, at most {@link #ROWS}) and its sampling parameters; uploads them. */
-  void upload(ForwardBatch batch, List<Sampling> sampling, CudaStream stream) {
+  /**
+   * Writes the batch (decode chunks only, at most {@code bucket}) and its sampling parameters, padded with
+   * zeros and greedy rows to the bucket's rows (the only ones its kernel reads), and uploads them.
+   */
+  void upload(ForwardBatch batch, List<Sampling> sampling, int bucket, CudaStream stream) {
     ByteBuffer b = inputHost.buffer();
     List<ForwardBatch.Chunk> chunks = batch.chunks();
     rows = chunks.size();
     b.putInt(0, rows);
-    for (int r = 0; r < ROWS; r++) {
+    for (int r = 0; r < bucket; r++) {
       ForwardBatch.Chunk c = r < rows ? chunks.get(r) : null;
       b.putInt(16 + 4 * r, c == null ? 0 : c.tokens()[0]);
       b.putInt(16 + 4 * (ROWS + r), c == null ? 0 : c.slot());
@@ -52,7 +56,7 @@ final class MegakernelStep implements AutoCloseable {
       Sampling s = sampling != null && r < rows ? sampling.get(r) : Sampling.greedy();
       DeviceSampler.writeParams(b, PARAMS_OFFSET / DeviceSampler.PARAMS_BYTES + r, s);
     }
-    input.copyFrom(inputHost, INPUT_BYTES, stream);
+    input.copyFrom(inputHost, PARAMS_OFFSET + (long) DeviceSampler.PARAMS_BYTES * bucket, stream);
   }
 
   void download(CudaStream stream) {

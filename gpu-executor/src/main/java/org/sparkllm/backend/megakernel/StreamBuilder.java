@@ -22,8 +22,8 @@ import org.sparkllm.backend.cuda.GemmKernels;
 public final class StreamBuilder {
   /** Query heads one attention instruction serves, as one block of the graph path's decode attention. */
   public static final int MAX_HEADS = AttentionKernels.DECODE_HEADS_PER_BLOCK;
-  /** Most context splits: the merge gives each split one lane of a warp. */
-  public static final int MAX_SPLITS = 32;
+  /** Most context splits (the graph path's limit, which the kernel's partial buffers are sized for). */
+  public static final int MAX_SPLITS = AttentionKernels.MAX_SPLITS;
   /** The largest bucket whose matvecs run on CUDA cores, normalising while they stage (mk_common.cuh). */
   public static final int MAX_CUDA_CORE_ROWS = 8;
 

@@ -39,7 +39,8 @@ public final class MegakernelBenchmark {
   private static final int WARMUP_STEPS = 20;
   private static final int TIMED_STEPS = 100;
   /** The benchmark measures the megakernel at every batch it is built for, whatever the default row limit. */
-  private static final MegakernelOptions ALL_BUCKETS = MegakernelOptions.defaults().withMaxRows(MegakernelOptions.MAX_ROWS);
+  private static final MegakernelOptions ALL_BUCKETS =
+      MegakernelOptions.defaults().withMaxRows(MegakernelOptions.MAX_ROWS);
 
   private MegakernelBenchmark() {}
 

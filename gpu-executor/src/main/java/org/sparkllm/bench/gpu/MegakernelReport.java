@@ -53,7 +53,8 @@ final class MegakernelReport {
     md.append(String.format(Locale.ROOT, "%nWhere a batch-%s step goes (in-kernel %%globaltimer stamps of "
         + "consumer thread 0, %d steps, %.1f µs/step with timing on), µs per instruction: waiting on dependency "
         + "counters, staging inputs (RMSNorm, activations), waiting for weight pages, computing, and epilogues "
-        + "with the store and signal.%n%n", batch, b.path("steps").asLong(), b.path("us_per_step_with_timing").asDouble()));
+        + "with the store and signal.%n%n", batch, b.path("steps").asLong(),
+        b.path("us_per_step_with_timing").asDouble()));
     md.append("| opcode | per step | dependency wait | staging | page wait | compute | store + signal |\n"
         + "|---|---|---|---|---|---|---|\n");
     for (Iterator<Map.Entry<String, JsonNode>> it = b.fields(); it.hasNext(); ) {

@@ -53,7 +53,8 @@ class MegakernelBackendGpuTest {
   static final double ROW_TOLERANCE = 3e-2;
   static final int STEPS = 64;
   /** Every bucket on the megakernel (the default leaves steps above 8 rows to the graph path). */
-  static final MegakernelOptions ALL_BUCKETS = MegakernelOptions.defaults().withMaxRows(MegakernelOptions.MAX_ROWS);
+  static final MegakernelOptions ALL_BUCKETS =
+      MegakernelOptions.defaults().withMaxRows(MegakernelOptions.MAX_ROWS);
 
   @BeforeEach
   void requireGpu() {
