@@ -42,6 +42,7 @@ struct MmaShape {
   static_assert(kNTiles == 1 || kNTiles % 2 == 0, "B fragments by ldmatrix x2, or x4 for pairs of n-tiles");
   static constexpr int kSliceColumns = kStageBytes / 2 / R < kPageColumns ? kStageBytes / 2 / R : kPageColumns;
   static constexpr int kSliceVectors = kSliceColumns / 8;
+  static constexpr int kSteps = kSliceColumns / 16;  // k16 steps of a whole slice
   // 16 bytes of padding per row: the 8 rows of an ldmatrix land in 8 different bank groups.
   static constexpr int kRowBytes = kSliceColumns * 2 + 16;
   static constexpr int kBufferBytes = kStageBytes + 16 * R;  // SharedMemoryPlan.java: kStages of them
@@ -257,8 +258,6 @@ class MmaMatvec {
     gemm::cp_async_commit();
   }
 
-  // This warp's 16-column steps of the slice: its n-tiles' B fragments once per step, then for each of
-  // its tiles one A fragment (ldmatrix of the page) and an mma per n-tile.
   // acc += done when done holds earlier splits (acc is the current split's sum), so acc becomes the total.
   __device__ static void add_split(const float (&done)[S::kWarpTiles][S::kNTiles][4],
                                    float (&acc)[S::kWarpTiles][S::kNTiles][4]) {
@@ -270,6 +269,53 @@ class MmaMatvec {
         for (int i = 0; i < 4; ++i) acc[t][j][i] = done[t][j][i] + acc[t][j][i];
   }
 
+  // A K split ends at column k: keep its sum (the first split's, or added to the earlier ones), start the next.
+  __device__ static void end_split(float (&acc)[S::kWarpTiles][S::kNTiles][4],
+                                   float (&done)[S::kWarpTiles][S::kNTiles][4], bool first) {
+#pragma unroll
+    for (int t = 0; t < S::kWarpTiles; ++t)
+#pragma unroll
+      for (int j = 0; j < S::kNTiles; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          done[t][j][i] = first ? acc[t][j][i] : done[t][j][i] + acc[t][j][i];
+          acc[t][j][i] = 0.f;
+        }
+  }
+
+  // One 16-column step: this warp's n-tiles' B fragments, then for each of its tiles one A fragment
+  // (ldmatrix of the page) and an mma per n-tile. kAllTiles: the group is whole, no tile check.
+  template <bool kAllTiles>
+  __device__ void step(float (&acc)[S::kWarpTiles][S::kNTiles][4], uint32_t b_address,
+                       const uint32_t (&a_row)[S::kWarpTiles], uint32_t a_offset, int group_tiles) const {
+    uint32_t b[S::kNTiles][2];
+    if constexpr (S::kNTiles == 1) {
+      gemm::ldmatrix_x2(b[0], b_address);
+    } else {
+#pragma unroll
+      for (int jj = 0; jj < S::kNTiles / 2; ++jj) {
+        uint32_t r[4];
+        gemm::ldmatrix_x4(r, b_address + jj * 16 * S::kRowBytes);
+        b[2 * jj][0] = r[0];
+        b[2 * jj][1] = r[1];
+        b[2 * jj + 1][0] = r[2];
+        b[2 * jj + 1][1] = r[3];
+      }
+    }
+#pragma unroll
+    for (int t = 0; t < S::kWarpTiles; ++t) {
+      if (kAllTiles || wt_ + t * S::kTileWarps < group_tiles) {
+        uint32_t a[4];
+        gemm::ldmatrix_x4(a, a_row[t] + a_offset);
+#pragma unroll
+        for (int j = 0; j < S::kNTiles; ++j) gemm::mma_bf16(acc[t][j], a, b[j][0], b[j][1]);
+      }
+    }
+  }
+
+  // This warp's 16-column steps of the slice. A whole slice of a whole group with no split ending inside
+  // (the common case) runs unrolled, without per-step checks, so the fragment loads of later steps overlap
+  // the mmas of earlier ones; the rest step by step.
   __device__ void compute(float (&acc)[S::kWarpTiles][S::kNTiles][4], float (&done)[S::kWarpTiles][S::kNTiles][4],
                           const Slice& s, int index, int width, int part_columns, int group_tiles) const {
     const int i = lane_ & 7, matrix = lane_ >> 3;
@@ -292,46 +338,29 @@ class MmaMatvec {
     const int split_columns = columns_ / in_.splits;
     int boundary = in_.splits > 1 ? (column + split_columns - 1) / split_columns * split_columns : columns_;
     if (boundary == 0) boundary = split_columns;
+    if constexpr (S::kSplitSums) {
+      if (column == boundary) {
+        end_split(acc, done, column == split_columns);
+        boundary += split_columns;
+      }
+    }
+    if (part_columns == S::kSliceColumns && group_tiles == S::kTiles &&
+        (!S::kSplitSums || boundary >= column + S::kSliceColumns)) {
+#pragma unroll
+      for (int ks = 0; ks < S::kSteps; ++ks) {
+        step<true>(acc, b_address + ks * 32, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16, S::kTiles);
+      }
+      return;
+    }
     for (int ks = 0; ks < part_columns / 16; ++ks) {
       if constexpr (S::kSplitSums) {
         const int k = column + 16 * ks;
-        if (k == boundary) {  // a split ends: keep its sum, start the next
+        if (k == boundary) {
+          end_split(acc, done, k == split_columns);
           boundary += split_columns;
-#pragma unroll
-          for (int t = 0; t < S::kWarpTiles; ++t)
-#pragma unroll
-            for (int j = 0; j < S::kNTiles; ++j)
-#pragma unroll
-              for (int i = 0; i < 4; ++i) {
-                done[t][j][i] = k == split_columns ? acc[t][j][i] : done[t][j][i] + acc[t][j][i];
-                acc[t][j][i] = 0.f;
-              }
         }
       }
-      uint32_t b[S::kNTiles][2];
-      if constexpr (S::kNTiles == 1) {
-        gemm::ldmatrix_x2(b[0], b_address + ks * 32);
-      } else {
-#pragma unroll
-        for (int jj = 0; jj < S::kNTiles / 2; ++jj) {
-          uint32_t r[4];
-          gemm::ldmatrix_x4(r, b_address + jj * 16 * S::kRowBytes + ks * 32);
-          b[2 * jj][0] = r[0];
-          b[2 * jj][1] = r[1];
-          b[2 * jj + 1][0] = r[2];
-          b[2 * jj + 1][1] = r[3];
-        }
-      }
-      const uint32_t a_offset = ((first_chunk + 2 * ks) ^ a_xor) * 16;
-#pragma unroll
-      for (int t = 0; t < S::kWarpTiles; ++t) {
-        if (wt_ + t * S::kTileWarps < group_tiles) {
-          uint32_t a[4];
-          gemm::ldmatrix_x4(a, a_row[t] + a_offset);
-#pragma unroll
-          for (int j = 0; j < S::kNTiles; ++j) gemm::mma_bf16(acc[t][j], a, b[j][0], b[j][1]);
-        }
-      }
+      step<false>(acc, b_address + ks * 32, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16, group_tiles);
     }
   }
 
