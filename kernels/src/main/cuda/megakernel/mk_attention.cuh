@@ -17,11 +17,11 @@ constexpr int kHalfWarps = attn::Decode::kWarps;
 constexpr int kHalfThreads = kHalfWarps * 32;
 static_assert(kConsumerWarps == 2 * kHalfWarps && kMaxHeads == attn::Decode::kHeads, "two decode blocks");
 
-// One round: each half of the block computes one context split (keys [begin, end) of split `split`; none when
-// the range is empty) and writes
-// its fp32 partials (unnormalised o, max, sum), merged over the half's warps in their order.
+// One round: each half of the block computes one context split of batch row b (keys [begin, end) of split
+// `split`; none when the range is empty) and writes its fp32 partials (unnormalised o, max, sum), merged over
+// the half's warps in their order.
 template <int D>
-__device__ void attention_round(Context& c, const Instruction& in, int split, int begin, int end) {
+__device__ void attention_round(Context& c, const Instruction& in, int b, int split, int begin, int end) {
   constexpr int LPK = D / 8;          // lanes per key: 8 dims each
   constexpr int KPW = 32 / LPK;       // keys per warp per step
   constexpr int KPS = kHalfWarps * KPW;
@@ -31,7 +31,7 @@ __device__ void attention_round(Context& c, const Instruction& in, int split, in
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int half = warp / kHalfWarps;
   const int lg = lane / LPK, li = lane % LPK;
-  const int b = in.row, heads = in.head_count, head0 = in.head_begin;
+  const int heads = in.head_count, head0 = in.head_begin;
 
   if (begin < end) {
     // log2(e) / sqrt(D) rounded once from double, as AttentionKernels computes it on the host.
@@ -96,6 +96,19 @@ __device__ void attention_round(Context& c, const Instruction& in, int split, in
   consumer_sync();  // the scratch serves the next round
 }
 
+// The bf16 attention output of batch row b's head chunk from its one split: divided by its sum, as attn_decode
+// does; threads first, first + stride, ... share the work.
+template <int D>
+__device__ void divide_single_split(const Context& c, const Instruction& in, int b, int first, int stride) {
+  const Model& m = *c.m;
+  for (int e = first; e < in.head_count * D; e += stride) {
+    const int j = e / D, d = e % D;
+    const size_t p = ((size_t)b * m.heads + in.head_begin + j) * kMaxSplits;
+    m.attention[(size_t)b * m.heads * D + (size_t)(in.head_begin + j) * D + d] =
+        __float2bfloat16_rn(__ldcg(m.attn_partial_o + p * D + d) / __ldcg(m.attn_partial_ml + 2 * p + 1));
+  }
+}
+
 // Merges splits 0..used-1 of (row, head chunk) into the bf16 attention output, as attn_decode does: one split
 // is divided by its sum, more are weighed in split order.
 template <int D>
@@ -105,12 +118,7 @@ __device__ void attention_merge(Context& c, const Instruction& in, int used) {
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int b = in.row, heads = in.head_count, head0 = in.head_begin;
   if (used == 1) {
-    for (int e = tid; e < heads * D; e += kConsumerThreads) {
-      const int j = e / D, d = e % D;
-      const size_t p = ((size_t)b * m.heads + head0 + j) * kMaxSplits;
-      m.attention[(size_t)b * m.heads * D + (size_t)(head0 + j) * D + d] =
-          __float2bfloat16_rn(__ldcg(m.attn_partial_o + p * D + d) / __ldcg(m.attn_partial_ml + 2 * p + 1));
-    }
+    divide_single_split<D>(c, in, b, tid, kConsumerThreads);
     return;
   }
   if (warp < heads) {  // warp j weighs head j's splits, lane s split s
@@ -137,8 +145,23 @@ __device__ void attention_merge(Context& c, const Instruction& in, int used) {
   }
 }
 
+// Rows [in.row, in.row + 2) with one context split each (Instruction.java: tile_count 2): each half of the
+// block serves one row, and divides its own result; no other instruction shares the rows, so no arrival.
+template <int D>
+__device__ void run_attention_pair(Context& c, const Instruction& in) {
+  const int half = (int)threadIdx.x / kHalfThreads;
+  const int b = in.row + half;
+  const int len = b < c.step->count ? c.step->positions[b] + 1 : 0;  // padded rows: no work
+  attention_round<D>(c, in, b, 0, 0, len);  // ends in a block barrier: the partials are visible
+  if (len > 0) divide_single_split<D>(c, in, b, (int)threadIdx.x % kHalfThreads, kHalfThreads);
+}
+
 template <int D>
 __device__ void run_attention(Context& c, const Instruction& in) {
+  if (in.tile_count == 2) {
+    run_attention_pair<D>(c, in);
+    return;
+  }
   Header& h = header(c.smem);
   const int b = in.row;
   const bool live = b < c.step->count;  // padded rows: no work, but the arrival still counts
@@ -150,7 +173,7 @@ __device__ void run_attention(Context& c, const Instruction& in) {
   // StreamBuilder gives an instruction at most two splits: one per half, one round.
   const int split = first + (int)threadIdx.x / kHalfThreads;
   const int begin = split * per, end = split < last ? min(len, begin + per) : begin;
-  attention_round<D>(c, in, split, begin, end);
+  attention_round<D>(c, in, b, split, begin, end);
   consumer_sync();
   if (threadIdx.x == 0) {  // release of the whole block's partials (mk_sync.cuh)
     __threadfence();

@@ -6,8 +6,9 @@ package org.sparkllm.backend.megakernel;
  * -1 means "no counter".
  *
  * @param firstTile first 16-row tile of the matrix
- * @param tileCount tiles, consecutive
- * @param row batch row (attention, norms)
+ * @param tileCount tiles, consecutive (matvec); (attention) batch rows from {@code row}: 1, or 2 when the
+ *     rows have one context split each and each half of the block serves one of them, with no arrival
+ * @param row batch row (attention: the first, norms)
  * @param kvHead KV head whose group the query heads belong to (attention)
  * @param headBegin first query head (attention)
  * @param headCount query heads, at most {@link StreamBuilder#MAX_HEADS} (attention)
@@ -36,8 +37,20 @@ public record Instruction(Opcode op, int layer, int firstTile, int tileCount, in
 
   static Instruction attention(int layer, int row, int kvHead, int headBegin, int headCount, int split, int splits,
       int shares, int wait, int waitCount, int signal, int arrive) {
-    return new Instruction(Opcode.ATTENTION, layer, 0, 0, row, kvHead, headBegin, headCount, split, splits, wait,
+    return new Instruction(Opcode.ATTENTION, layer, 0, 1, row, kvHead, headBegin, headCount, split, splits, wait,
         waitCount, signal, arrive, shares, 0);
+  }
+
+  /** Attention of rows {@code row} and {@code row + 1}, one context split each, one per half of the block. */
+  static Instruction attentionPair(int layer, int row, int kvHead, int headBegin, int headCount, int wait,
+      int waitCount, int signal) {
+    return new Instruction(Opcode.ATTENTION, layer, 0, 2, row, kvHead, headBegin, headCount, 0, 1, wait, waitCount,
+        signal, -1, 1, 0);
+  }
+
+  /** Attention: the batch rows it serves, from {@link #row}. */
+  public int rows() {
+    return tileCount;
   }
 
   static Instruction sample(int row, int wait, int waitCount) {

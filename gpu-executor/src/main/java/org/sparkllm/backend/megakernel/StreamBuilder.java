@@ -10,7 +10,9 @@ import org.sparkllm.backend.cuda.GemmKernels;
  * them. Each matvec phase gives every SM a contiguous run of tiles (runs differ by at most one tile);
  * q/k/v runs are cut at KV-group boundaries so each instruction signals its group's counter and
  * attention on a group waits for that group only. Attention gets rows × KV heads × head chunks ×
- * shares instructions, the shares chosen so that this is about one per SM. Buckets above
+ * shares instructions, the shares chosen so that this is about one per SM; where that leaves one context
+ * split and one share each (large batches), an instruction serves two rows, one per half of the block,
+ * which would otherwise idle. Buckets above
  * {@link #MAX_CUDA_CORE_ROWS} rows (tensor cores) get a norm phase of one instruction per row before
  * QKV, GATE_UP and the LM head, which then wait for it instead of the phase before.
  *
@@ -180,13 +182,20 @@ public final class StreamBuilder {
     int done = counter();
     int chunks = headChunks(dims);
     int group = dims.group();
+    // One split and one share per (row, KV head, head chunk): a block's two halves serve two rows.
+    boolean paired = contextSplits == 1 && shares == 1 && rows > 1;
     int next = 0;
-    for (int row = 0; row < rows; row++) {
+    for (int row = 0; row < rows; row += paired ? 2 : 1) {
       for (int g = 0; g < dims.kvHeads(); g++) {
         for (int c = 0; c < chunks; c++) {
-          int arrive = counter();
           int headBegin = g * group + c * MAX_HEADS;
           int headCount = Math.min(MAX_HEADS, group - c * MAX_HEADS);
+          if (paired && row + 1 < rows) {
+            add(next++ % blocks, Instruction.attentionPair(layer, row, g, headBegin, headCount, qkvDone[g],
+                waitCount(qkvDone[g]), done));
+            continue;
+          }
+          int arrive = counter();
           for (int s = 0; s < shares; s++) {
             add(next++ % blocks, Instruction.attention(layer, row, g, headBegin, headCount, s, contextSplits, shares,
                 qkvDone[g], waitCount(qkvDone[g]), done, arrive));

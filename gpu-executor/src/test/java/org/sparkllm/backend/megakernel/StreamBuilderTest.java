@@ -127,7 +127,9 @@ class StreamBuilderTest {
         } else if (i.op() == Opcode.ATTENTION) {
           for (int h = i.headBegin(); h < i.headBegin() + i.headCount(); h++) {
             assertEquals(i.kvHead(), h / d.group(), "head " + h + " belongs to KV head " + h / d.group());
-            seen.merge(i.layer() + " attention " + i.row() + " " + h + " " + i.split(), 1, Integer::sum);
+            for (int r = i.row(); r < i.row() + i.rows(); r++) {
+              seen.merge(i.layer() + " attention " + r + " " + h + " " + i.split(), 1, Integer::sum);
+            }
           }
         } else {
           for (int t = i.firstTile(); t < i.firstTile() + i.tileCount(); t++) {
@@ -241,9 +243,13 @@ class StreamBuilderTest {
     assertEquals(16, StreamBuilder.build(LLAMA_1B, 132, 1).attentionShares());
     assertEquals(2, StreamBuilder.build(LLAMA_1B, 132, 8).attentionShares());
     assertEquals(1, StreamBuilder.build(LLAMA_1B, 132, 64).attentionShares());
-    assertEquals(2048, StreamBuilder.build(LLAMA_1B, 132, 256).streams().stream()
+    assertEquals(1024, StreamBuilder.build(LLAMA_1B, 132, 256).streams().stream()
         .mapToLong(stream -> stream.stream().filter(i -> i.op() == Opcode.ATTENTION && i.layer() == 0).count()).sum(),
-        "rows x KV heads attention instructions per layer");
+        "rows x KV heads / 2 attention instructions per layer: one split each, two rows per instruction");
+    assertEquals(2, StreamBuilder.build(LLAMA_1B, 132, 64).streams().get(0).stream()
+        .filter(i -> i.op() == Opcode.ATTENTION).findFirst().orElseThrow().rows());
+    assertEquals(1, StreamBuilder.build(LLAMA_1B, 132, 16).streams().get(0).stream()
+        .filter(i -> i.op() == Opcode.ATTENTION).findFirst().orElseThrow().rows(), "two splits: both halves busy");
     assertEquals(StreamBuilder.MAX_SPLITS, StreamBuilder.build(TINY, 132, 1).attentionShares());
     assertEquals(1, StreamBuilder.build(TINY, 7, 8).attentionShares());
     assertEquals(2, StreamBuilder.headChunks(WIDE_GROUPS));
@@ -262,7 +268,10 @@ class StreamBuilderTest {
       for (Instruction i : stream) {
         if (i.op() == Opcode.ATTENTION) {
           assertEquals(splits, i.splits());
-          byGroup.computeIfAbsent(i.layer() + " " + i.row() + " " + i.headBegin(), k -> new ArrayList<>()).add(i);
+          assertTrue(i.rows() == 1 || splits == 1, "only rows of one split share an instruction");
+          for (int r = i.row(); r < i.row() + i.rows(); r++) {
+            byGroup.computeIfAbsent(i.layer() + " " + r + " " + i.headBegin(), k -> new ArrayList<>()).add(i);
+          }
         }
       }
     }
