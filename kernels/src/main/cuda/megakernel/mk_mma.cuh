@@ -313,9 +313,9 @@ class MmaMatvec {
     }
   }
 
-  // This warp's 16-column steps of the slice. A whole slice of a whole group with no split ending inside
-  // (the common case) runs unrolled, without per-step checks, so the fragment loads of later steps overlap
-  // the mmas of earlier ones; the rest step by step.
+  // This warp's 16-column steps of the slice. A whole slice with no split ending inside (the common case)
+  // runs unrolled, without per-step checks, so the fragment loads of later steps overlap the mmas of earlier
+  // ones; the rest step by step.
   __device__ void compute(float (&acc)[S::kWarpTiles][S::kNTiles][4], float (&done)[S::kWarpTiles][S::kNTiles][4],
                           const Slice& s, int index, int width, int part_columns, int group_tiles) const {
     const int i = lane_ & 7, matrix = lane_ >> 3;
@@ -344,11 +344,17 @@ class MmaMatvec {
         boundary += split_columns;
       }
     }
-    if (part_columns == S::kSliceColumns && group_tiles == S::kTiles &&
-        (!S::kSplitSums || boundary >= column + S::kSliceColumns)) {
+    if (part_columns == S::kSliceColumns && (!S::kSplitSums || boundary >= column + S::kSliceColumns)) {
+      if (group_tiles == S::kTiles) {
 #pragma unroll
-      for (int ks = 0; ks < S::kSteps; ++ks) {
-        step<true>(acc, b_address + ks * 32, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16, S::kTiles);
+        for (int ks = 0; ks < S::kSteps; ++ks) {
+          step<true>(acc, b_address + ks * 32, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16, S::kTiles);
+        }
+      } else {  // a short group (one tile per SM for O_PROJ and DOWN): the same, with the tile checks
+#pragma unroll
+        for (int ks = 0; ks < S::kSteps; ++ks) {
+          step<false>(acc, b_address + ks * 32, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16, group_tiles);
+        }
       }
       return;
     }
