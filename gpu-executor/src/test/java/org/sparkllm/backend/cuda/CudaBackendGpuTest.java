@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.sparkllm.backend.LogitsComparison.argmax;
+import static org.sparkllm.backend.LogitsComparison.relativeError;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -274,26 +276,5 @@ class CudaBackendGpuTest {
       sum += d * d;
     }
     return sum;
-  }
-
-  static double relativeError(float[] expected, float[] actual) {
-    double diff = 0;
-    double ref = 0;
-    for (int i = 0; i < expected.length; i++) {
-      double d = (double) actual[i] - expected[i];
-      diff += d * d;
-      ref += (double) expected[i] * expected[i];
-    }
-    return Math.sqrt(diff / ref);
-  }
-
-  static int argmax(float[] v) {
-    int best = 0;
-    for (int i = 1; i < v.length; i++) {
-      if (v[i] > v[best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 }

@@ -1,9 +1,12 @@
 package org.sparkllm.backend.megakernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.sparkllm.backend.LogitsComparison.argmax;
+import static org.sparkllm.backend.LogitsComparison.relativeError;
+import static org.sparkllm.backend.LogitsComparison.squares;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -474,31 +477,5 @@ class MegakernelBackendGpuTest {
 
   static ForwardBatch decode(int slot, int position, int token) {
     return new ForwardBatch(List.of(new Chunk(slot, position, new int[] {token}, true)));
-  }
-
-  static double relativeError(float[] expected, float[] actual) {
-    double[] squares = squares(expected, actual);
-    return Math.sqrt(squares[0] / squares[1]);
-  }
-
-  /** {sum of (actual - expected)^2, sum of expected^2}: the parts of ||d||/||ref||, to add up over rows. */
-  static double[] squares(float[] expected, float[] actual) {
-    double[] out = new double[2];
-    for (int i = 0; i < expected.length; i++) {
-      double d = (double) actual[i] - expected[i];
-      out[0] += d * d;
-      out[1] += (double) expected[i] * expected[i];
-    }
-    return out;
-  }
-
-  static int argmax(float[] v) {
-    int best = 0;
-    for (int i = 1; i < v.length; i++) {
-      if (v[i] > v[best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 }

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.sparkllm.TestModels;
 import org.sparkllm.backend.ForwardBatch;
 import org.sparkllm.backend.ForwardBatch.Chunk;
+import org.sparkllm.backend.LogitsComparison;
 import org.sparkllm.cuda.GpuTests;
 import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
@@ -56,7 +57,7 @@ class MegakernelSanitizerGpuTest {
           float[][] megakernel = mk.forward(batch);
           float[][] graph = mk.cuda().forward(batch);
           for (int r = 0; r < rows; r++) {
-            double err = MegakernelBackendGpuTest.relativeError(graph[r], megakernel[r]);
+            double err = LogitsComparison.relativeError(graph[r], megakernel[r]);
             assertTrue(err < 3e-2, "row " + r + " of " + rows + " at position " + position + ": " + err);
           }
         }
