@@ -47,10 +47,18 @@ jlink --add-modules java.base,java.logging,jdk.unsupported,java.management,jdk.m
 if command -v strip >/dev/null; then
   strip --strip-unneeded "$bundle/runtime/lib/server/libjvm.so"
 fi
+# A device call carries at most 64 MiB: libjvm.so travels xz-compressed (~20 -> ~7 MB) and classpath.sh
+# unpacks it on first use.
+xz -9 "$bundle/runtime/lib/server/libjvm.so"
 
 cat > "$bundle/classpath.sh" <<'SH'
 # Sourced by the run scripts: the bundle's class path and JVM options.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+jvm="$here/runtime/lib/server/libjvm.so"
+if [ ! -f "$jvm" ]; then
+  python3 -c 'import lzma, sys; open(sys.argv[2], "wb").write(lzma.open(sys.argv[1]).read())' "$jvm.xz" "$jvm.part"
+  mv "$jvm.part" "$jvm"
+fi
 classpath="$here/test-classes:$(ls "$here"/lib/*.jar | tr '\n' ':')"
 java_opts=(-Xmx24g "-Djava.library.path=$here/native")
 SH
