@@ -104,7 +104,7 @@ __device__ void divide_single_split(const Context& c, const Instruction& in, int
   for (int e = first; e < in.head_count * D; e += stride) {
     const int j = e / D, d = e % D;
     const size_t p = ((size_t)b * m.heads + in.head_begin + j) * kMaxSplits;
-    m.attention[(size_t)b * m.heads * D + (size_t)(in.head_begin + j) * D + d] =
+    m.attention[c.layout.index(b, (in.head_begin + j) * D + d, (int)m.heads * D)] =
         __float2bfloat16_rn(__ldcg(m.attn_partial_o + p * D + d) / __ldcg(m.attn_partial_ml + 2 * p + 1));
   }
 }
@@ -141,7 +141,7 @@ __device__ void attention_merge(Context& c, const Instruction& in, int used) {
     const float* o = m.attn_partial_o + ((size_t)b * m.heads + head0 + j) * kMaxSplits * D + d;
     float acc = 0.f;
     for (int sp = 0; sp < used; ++sp) acc = fmaf(__ldcg(o + (size_t)sp * D), s.split_weight[j][sp], acc);
-    m.attention[(size_t)b * m.heads * D + (size_t)(head0 + j) * D + d] = __float2bfloat16_rn(acc * s.inv_sum[j]);
+    m.attention[c.layout.index(b, (head0 + j) * D + d, (int)m.heads * D)] = __float2bfloat16_rn(acc * s.inv_sum[j]);
   }
 }
 

@@ -32,9 +32,33 @@ constexpr int kMaxHeads = 4;
 constexpr int kMaxHalfDim = 64;  // head_dim <= 128 (ModelDims.java)
 constexpr int kMaxSplits = 32;
 constexpr int kMaxPages = 12;
-constexpr int kHeaderBytes = 512;
+constexpr int kHeaderBytes = 1024;
 constexpr int kScratchBytes = 17 * 1024;
 constexpr int kActivationOffset = kHeaderBytes + kScratchBytes;
+
+// Tensor-core buckets stage each matvec input in slices of slice_columns(R) columns of all R rows (32 KiB),
+// kActivationStages buffers deep, one bulk copy per row group and slice (mk_mma.cuh). Fewer, larger copies
+// stage faster: on an H100 a slice costs ~0.3 us plus its bytes at ~240 GB/s, however many are in flight.
+constexpr int kActivationStages = 2;
+constexpr int kStageBytes = 32 * 1024;
+__host__ __device__ constexpr int slice_columns(int rows) {
+  return kStageBytes / 2 / rows < kPageColumns ? kStageBytes / 2 / rows : kPageColumns;
+}
+
+// Where element (row b, column k) of a matvec input [rows][K] (bf16) lives. Tensor-core buckets store their
+// inputs slice by slice: slice s (columns [s * width, s * width + w), w = min(width, K - s * width)) is a
+// [rows][w] block, each row's 16-byte chunks swizzled (chunk ^ (b & 7); w is a multiple of 64), so a row
+// group's rows of a slice are one contiguous range that one bulk copy stages, and an ldmatrix of 8 rows
+// reads 8 bank groups. CUDA-core buckets (width 0) keep [rows][K] row-major.
+struct ActivationLayout {
+  int rows, width;
+
+  __device__ __forceinline__ size_t index(int b, int k, int K) const {
+    if (width == 0) return (size_t)b * K + k;
+    const int start = k / width * width, w = min(width, K - start), kk = k - start;
+    return (size_t)start * rows + (size_t)b * w + (((kk >> 3) ^ (b & 7)) << 3) + (kk & 7);
+  }
+};
 
 enum Opcode : int {
   kQkv = 1, kAttention = 2, kOProj = 3, kGateUp = 4, kDown = 5, kLmHead = 6,
@@ -125,12 +149,13 @@ struct Output {
   unsigned abort_tag;   // = launch tag once any block gave up: every spin polls it
 };
 
-enum ErrorCode : int { kCounterTimeout = 1, kPageFullTimeout = 2 };
+enum ErrorCode : int { kCounterTimeout = 1, kPageFullTimeout = 2, kStageTimeout = 3 };
 
 // Dynamic shared memory: [header | scratch | staged activations | page ring].
 struct Header {
   unsigned long long full[kMaxPages];   // page landed (loader's expect_tx + the bulk copy's bytes)
   unsigned long long empty[kMaxPages];  // page consumed (one arrival per consumer warp)
+  unsigned long long staged[kActivationStages][kConsumerWarps];  // a row group's activation slice landed
   volatile int block_abort;             // a consumer gave up: the loader stops, the block exits
   int last_arrival;                     // broadcast of "this block arrived last"
   float inv_rms[kMaxCoreRows];

@@ -79,6 +79,9 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
       mbarrier_init(&h.full[p], 1);                // the loader's arrive.expect_tx
       mbarrier_init(&h.empty[p], kConsumerWarps);  // one arrival per consumer warp
     }
+    for (int i = 0; i < kActivationStages; ++i) {
+      for (int g = 0; g < kConsumerWarps; ++g) mbarrier_init(&h.staged[i][g], 1);  // the issuer's expect_tx
+    }
     h.block_abort = 0;
     h.model = *model;
     mbarrier_init_fence();
@@ -93,8 +96,9 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
     }
     return;
   }
+  constexpr ActivationLayout kLayout{R > kMaxCoreRows ? R : 0, R > kMaxCoreRows ? slice_columns(R) : 0};
   Context c{&h.model, step, smem, pages, pages_offset, epoch, counters, out,
-            Watchdog{watchdog_cycles, out, tag, (int)blockIdx.x}, 0, nullptr};
+            Watchdog{watchdog_cycles, out, tag, (int)blockIdx.x}, 0, nullptr, kLayout, 0};
   run_consumers<R>(c, instructions, first, count, timing, timing_stride);
 }
 

@@ -25,6 +25,8 @@ struct Context {
   Watchdog watchdog;
   unsigned page;  // next page of the ring this block's consumers read
   unsigned long long* timing;  // this instruction's timing record: thread 0 only, null when off
+  ActivationLayout layout;     // of the matvec inputs (normed, attention, mlp) in this bucket
+  unsigned staged;             // activation slices staged so far in this launch (tensor-core buckets)
 };
 
 __device__ __forceinline__ void record_time(const Context& c, int word) {

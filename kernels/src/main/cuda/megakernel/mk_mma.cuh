@@ -9,24 +9,25 @@
 //
 // Order: an instruction's tiles go in groups of kTiles (tile_group); for each group the K chunks (512
 // columns, one page per tile) go in column order, and for each chunk the group's pages are all held
-// while the chunk's activations pass through shared memory in slices [rows][kSliceColumns]. One staged
-// slice serves kTiles tiles. The loader streams pages in the same order (PageCursor, groups of kTiles).
+// while the chunk's activations pass through shared memory in slices [rows][kSliceColumns] (the input's
+// own slice layout, ActivationLayout). One staged slice serves kTiles tiles. The loader streams pages in
+// the same order (PageCursor, groups of kTiles).
 //
 // Warps: kBatchWarps "row groups" split the batch (kNTiles blocks of 8 rows each); the kTileWarps warps
 // of a row group split the group's tiles. Each output is summed over K in ascending order, as the graph
 // path's GEMMs sum their k16 steps, in the graph path's split-K pieces up to 64 rows (MmaShape::kSplitSums)
 // and in one piece above. A row group stages only its
-// own rows, kStages slices deep (cp.async through L2), and synchronises only its own warps (a named
-// barrier, or __syncwarp for a row group of one warp): no block barrier inside an instruction, so the
-// warps drift apart by up to the ring's depth, and L2 latency hides behind kStages - 1 slices in flight.
+// own rows of each slice, one bulk copy (contiguous in the slice layout) completing on the row group's
+// mbarrier, kActivationStages slices deep, and synchronises only its own warps (a named barrier, or
+// __syncwarp for a row group of one warp): no block barrier inside an instruction, so the warps drift
+// apart by up to the ring's depth.
 #pragma once
 #include "../gemm.cuh"  // gemm::ldmatrix_x2/_x4, gemm::mma_bf16 (fragment layouts documented there), cp.async
 #include "mk_norm.cuh"
 
 namespace mk {
 
-constexpr int kStages = 4;                  // activation slices per row group in flight or being computed
-constexpr int kStageBytes = 16 * 1024;      // activations of one stage (all rows), before padding
+constexpr int kStages = kActivationStages;
 
 template <int R>
 struct MmaShape {
@@ -40,17 +41,12 @@ struct MmaShape {
   static constexpr int kWarpTiles = kTiles / kTileWarps;
   static_assert(kWarpTiles >= 1 && kWarpTiles * kTileWarps == kTiles, "tiles split evenly over a row group");
   static_assert(kNTiles == 1 || kNTiles % 2 == 0, "B fragments by ldmatrix x2, or x4 for pairs of n-tiles");
-  static constexpr int kSliceColumns = kStageBytes / 2 / R < kPageColumns ? kStageBytes / 2 / R : kPageColumns;
-  static constexpr int kSliceVectors = kSliceColumns / 8;
+  static constexpr int kSliceColumns = slice_columns(R);
   static constexpr int kSteps = kSliceColumns / 16;  // k16 steps of a whole slice
-  // 16 bytes of padding per row: the 8 rows of an ldmatrix land in 8 different bank groups.
-  static constexpr int kRowBytes = kSliceColumns * 2 + 16;
-  static constexpr int kBufferBytes = kStageBytes + 16 * R;  // SharedMemoryPlan.java: kStages of them
-  static_assert(R * kRowBytes <= kBufferBytes, "a slice fits its buffer");
-  static_assert(kSliceColumns % 32 == 0, "whole k16 steps, and whole slices in a 64-column multiple");
+  static constexpr int kBufferBytes = R * kSliceColumns * 2;  // SharedMemoryPlan.java: kStages of them
+  static_assert(kSliceColumns % 64 == 0 && kPageColumns % kSliceColumns == 0,
+                "slices tile a page's chunk, each row at least 8 swizzled 16-byte chunks");
   static constexpr int kGroupThreads = kTileWarps * 32;
-  static constexpr int kStageCopies = kGroupRows * kSliceVectors / kGroupThreads;  // per thread and slice
-  static_assert(kStageCopies * kGroupThreads == kGroupRows * kSliceVectors, "copies split evenly");
   // Up to 64 rows each output also keeps the sum of its finished K splits (in.splits: the graph path's
   // split-K for the same GEMM), so the two add the same partial sums in the same order. Above, that second
   // set of accumulators does not fit the registers, and K is summed in one piece.
@@ -114,7 +110,7 @@ __device__ __forceinline__ void epilogue_pair(const Context& c, const Instructio
       atomicAdd(reinterpret_cast<float2*>(m.residual + (size_t)b * m.hidden + row), make_float2(v0, v1));
       return;
     case kGateUp:  // gate j in row 2j, up j in row 2j + 1
-      m.mlp[(size_t)b * m.intermediate + row / 2] = __float2bfloat16_rn(silu(v0) * v1);
+      m.mlp[c.layout.index(b, row / 2, (int)m.intermediate)] = __float2bfloat16_rn(silu(v0) * v1);
       return;
     case kLmHead: {
       float* logits = m.logits + (size_t)b * m.vocab;
@@ -151,24 +147,26 @@ class MmaMatvec {
     float acc[S::kWarpTiles][S::kNTiles][4];
     float done[S::kWarpTiles][S::kNTiles][4];  // the finished splits' sum (kSplitSums only)
     clear(acc);
+    // The inputs were written by other SMs in this launch: see mk_sync.cuh (async proxy).
+    if (issuer()) proxy_fence_global();
     // Slices 0..kStages-2 in flight; slice q + kStages - 1 is issued once slice q has landed.
     Slice ahead{0, 0, 0};
-    bool ahead_left = true;
+    unsigned issued = c_.staged;
 #pragma unroll
-    for (int i = 0; i < kStages - 1; ++i) stage_next(ahead, ahead_left, i);
+    for (int i = 0; i < kStages - 1; ++i) stage_next(ahead, issued);
     Slice slice{0, 0, 0};
     for (int q = 0;; ++q) {
-      gemm::cp_async_wait<kStages - 2>();  // this thread's copies of slice q
-      group_sync();  // everyone's copies of slice q; every warp of the row group is done with slice q - 1
+      wait_staged(c_.staged + q);  // slice q of the row group
+      group_sync();  // every warp of the row group is done with slice q - 1
       if (q == 0) record_time(c_, kTimeStaged);
-      stage_next(ahead, ahead_left, (q + kStages - 1) % kStages);  // into slice q - 1's buffer
+      stage_next(ahead, issued);  // into slice q - 1's buffer
       const int group_tiles = min(S::kTiles, in_.tile_count - slice.group * S::kTiles);
       if (slice.part == 0) {
         for (int t = 0; t < group_tiles; ++t) page_wait_ns += wait_page(c_, c_.page + t);
       }
       const int width = (int)page_columns(columns_, slice.chunk);
       const int part_columns = min(S::kSliceColumns, width - slice.part * S::kSliceColumns);
-      compute(acc, done, slice, q % kStages, width, part_columns, group_tiles);
+      compute(acc, done, slice, (c_.staged + q) % kStages, width, part_columns, group_tiles);
       if ((slice.part + 1) * S::kSliceColumns >= width) release_pages(group_tiles);
       Slice next = slice;
       const bool more = advance(next);
@@ -181,7 +179,10 @@ class MmaMatvec {
         epilogue_ns += timing_now(c_) - start;
         clear(acc);
       }
-      if (!more) break;
+      if (!more) {
+        c_.staged += q + 1;
+        break;
+      }
       slice = next;
     }
     if (c_.timing != nullptr) {
@@ -237,25 +238,40 @@ class MmaMatvec {
     return ++s.group * S::kTiles < in_.tile_count;
   }
 
-  // Issues this thread's copies of slice `s` for the row group's rows into buffer `index` and moves `s`
-  // on; past the end it commits an empty group, so that cp_async_wait always counts kStages - 1 behind.
-  __device__ void stage_next(Slice& s, bool& left, int index) const {
-    if (left) {
+  // The thread that stages the row group's slices: lane 0 of its first warp.
+  __device__ bool issuer() const { return wt_ == 0 && lane_ == 0; }
+
+  // The row group's staged-slice mbarrier of the launch's n-th slice.
+  __device__ unsigned long long* staged_barrier(unsigned n) const {
+    return &header(c_.smem).staged[n % kStages][wb_];
+  }
+
+  // Issues the bulk copy of slice `s` (the launch's `issued`-th) for the row group's rows, unless `s` is
+  // past the end of the instruction, and moves both on.
+  __device__ void stage_next(Slice& s, unsigned& issued) const {
+    if (s.group * S::kTiles >= in_.tile_count) return;
+    if (issuer()) {
       const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
-      const int vectors = min(S::kSliceColumns, (int)page_columns(columns_, s.chunk) - s.part * S::kSliceColumns) / 8;
+      const int width = min(S::kSliceColumns, columns_ - column);
       const int first_row = wb_ * S::kGroupRows;
-      const uint32_t dst = smem_address(buffer(index)) + first_row * S::kRowBytes;
-      const __nv_bfloat16* src = input_ + (size_t)first_row * columns_ + column;
-#pragma unroll
-      for (int i = 0; i < S::kStageCopies; ++i) {
-        const int e = wt_ * 32 + lane_ + i * S::kGroupThreads;
-        const int row = e / S::kSliceVectors, v = e % S::kSliceVectors;
-        // .cg: through L2 only, never the SM's L1: the input was written by other SMs in this launch.
-        if (v < vectors) gemm::cp_async16(dst + row * S::kRowBytes + v * 16, src + (size_t)row * columns_ + v * 8, 16);
-      }
-      left = advance(s);
+      const unsigned bytes = S::kGroupRows * width * 2;
+      unsigned long long* bar = staged_barrier(issued);
+      mbarrier_arrive_expect_tx(bar, bytes);
+      // Slice layout: the slices before this one are full [R][kSliceColumns] blocks.
+      bulk_copy(buffer(issued % kStages) + first_row * width * 2,
+                input_ + (size_t)column * R + (size_t)first_row * width, bytes, bar);
     }
-    gemm::cp_async_commit();
+    ++issued;
+    advance(s);  // at the end it leaves s.group past the last tile group
+  }
+
+  // Waits until the row group's rows of the launch's n-th slice have landed.
+  __device__ void wait_staged(unsigned n) {
+    Header& h = header(c_.smem);
+    if (!mbarrier_wait(staged_barrier(n), (n / kStages) & 1, h, c_.watchdog.budget) && !h.block_abort) {
+      c_.watchdog.fail(kStageTimeout, -1, wb_, n, 0);
+      h.block_abort = 1;
+    }
   }
 
   // acc += done when done holds earlier splits (acc is the current split's sum), so acc becomes the total.
@@ -286,7 +302,7 @@ class MmaMatvec {
   // One 16-column step: this warp's n-tiles' B fragments, then for each of its tiles one A fragment
   // (ldmatrix of the page) and an mma per n-tile. kAllTiles: the group is whole, no tile check.
   template <bool kAllTiles>
-  __device__ void step(float (&acc)[S::kWarpTiles][S::kNTiles][4], uint32_t b_address,
+  __device__ void step(float (&acc)[S::kWarpTiles][S::kNTiles][4], uint32_t b_address, int b_row_bytes,
                        const uint32_t (&a_row)[S::kWarpTiles], uint32_t a_offset, int group_tiles) const {
     uint32_t b[S::kNTiles][2];
     if constexpr (S::kNTiles == 1) {
@@ -295,7 +311,7 @@ class MmaMatvec {
 #pragma unroll
       for (int jj = 0; jj < S::kNTiles / 2; ++jj) {
         uint32_t r[4];
-        gemm::ldmatrix_x4(r, b_address + jj * 16 * S::kRowBytes);
+        gemm::ldmatrix_x4(r, b_address + jj * 16 * b_row_bytes);
         b[2 * jj][0] = r[0];
         b[2 * jj][1] = r[1];
         b[2 * jj + 1][0] = r[2];
@@ -319,9 +335,10 @@ class MmaMatvec {
   __device__ void compute(float (&acc)[S::kWarpTiles][S::kNTiles][4], float (&done)[S::kWarpTiles][S::kNTiles][4],
                           const Slice& s, int index, int width, int part_columns, int group_tiles) const {
     const int i = lane_ & 7, matrix = lane_ >> 3;
-    // B: matrices (n-tile 2jj, k lo), (2jj, k hi), (2jj + 1, k lo), (2jj + 1, k hi).
-    const uint32_t b_address = smem_address(buffer(index)) +
-                               (wb_ * S::kGroupRows + (matrix >> 1) * 8 + i) * S::kRowBytes + (matrix & 1) * 16;
+    // B: matrices (n-tile 2jj, k lo), (2jj, k hi), (2jj + 1, k lo), (2jj + 1, k hi); the slice's rows are
+    // part_columns wide, chunk c of row r stored at c ^ (r & 7), and r & 7 = i.
+    const uint32_t b_row = smem_address(buffer(index)) + (wb_ * S::kGroupRows + (matrix >> 1) * 8 + i) * part_columns * 2;
+    const int b_xor = (matrix & 1) ^ i;
     // A: matrices (rows 0-7, k lo), (rows 8-15, k lo), (rows 0-7, k hi), (rows 8-15, k hi).
     const int page_row = a_page_row(i + (matrix & 1) * 8);
     const int a_xor = (matrix >> 1) ^ (page_row & 7);  // logical chunk 2ks + hi, swizzled (chunk is even)
@@ -348,12 +365,14 @@ class MmaMatvec {
       if (group_tiles == S::kTiles) {
 #pragma unroll
         for (int ks = 0; ks < S::kSteps; ++ks) {
-          step<true>(acc, b_address + ks * 32, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16, S::kTiles);
+          step<true>(acc, b_row + ((2 * ks) ^ b_xor) * 16, S::kSliceColumns * 2, a_row,
+                     ((first_chunk + 2 * ks) ^ a_xor) * 16, S::kTiles);
         }
       } else {  // a short group (one tile per SM for O_PROJ and DOWN): the same, with the tile checks
 #pragma unroll
         for (int ks = 0; ks < S::kSteps; ++ks) {
-          step<false>(acc, b_address + ks * 32, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16, group_tiles);
+          step<false>(acc, b_row + ((2 * ks) ^ b_xor) * 16, S::kSliceColumns * 2, a_row,
+                      ((first_chunk + 2 * ks) ^ a_xor) * 16, group_tiles);
         }
       }
       return;
@@ -366,7 +385,8 @@ class MmaMatvec {
           boundary += split_columns;
         }
       }
-      step<false>(acc, b_address + ks * 32, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16, group_tiles);
+      step<false>(acc, b_row + ((2 * ks) ^ b_xor) * 16, part_columns * 2, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16,
+                  group_tiles);
     }
   }
 

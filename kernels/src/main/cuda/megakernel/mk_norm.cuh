@@ -1,4 +1,4 @@
-// The NORM instructions of buckets above kMaxCoreRows: the RMSNorm of one batch row into m.normed, once,
+// The NORM instructions of buckets above kMaxCoreRows: the RMSNorm of one batch row into m.normed (in the slice layout), once,
 // for all the tensor-core matvec instructions that read it (QKV after NORM_ATTENTION, GATE_UP after
 // NORM_MLP, LM_HEAD after NORM_FINAL). The CUDA-core path computes the norm while staging instead, which
 // at 256 rows would read the whole fp32 residual (2 MB for hidden 2048) on every SM.
@@ -57,14 +57,15 @@ __device__ void run_norm(Context& c, const Instruction& in) {
   for (int w = 0; w < kConsumerWarps; ++w) total += s.sums[w][0];
   const float inv = rsqrtf(total / K + (float)m.eps);
 
-  __nv_bfloat16* out = m.normed + (size_t)b * K;
+  // Four elements 4k4.. share a 16-byte chunk, so they stay contiguous in the slice layout.
+  auto out = [&](int k4) { return m.normed + c.layout.index(b, 4 * k4, K); };
 #pragma unroll
   for (int j = 0; j < kNormKept; ++j) {
     const int k4 = tid + j * kConsumerThreads;
-    if (k4 < V) store_normed(out, k4, kept[j], __ldg(w4 + k4), inv, true);
+    if (k4 < V) store_normed(out(k4), 0, kept[j], __ldg(w4 + k4), inv, true);
   }
   for (int k4 = tid + kNormKept * kConsumerThreads; k4 < V; k4 += kConsumerThreads) {
-    store_normed(out, k4, from_embedding ? bf16x4_to_float4(__ldg(embedding + k4)) : __ldcg(residual + k4),
+    store_normed(out(k4), 0, from_embedding ? bf16x4_to_float4(__ldg(embedding + k4)) : __ldcg(residual + k4),
                  __ldg(w4 + k4), inv, true);
   }
 }

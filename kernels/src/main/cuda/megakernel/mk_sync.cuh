@@ -13,9 +13,10 @@
 // Arrival counters (last arriver merges) use atom.acq_rel.gpu: release of the arriver's partials,
 // acquire of everyone else's for the last one.
 //
-// Async proxy: only weights travel by cp.async.bulk, and no thread writes weights during the kernel,
-// so no generic-proxy write ever has to become visible to the async proxy (which would need
-// fence.proxy.async between the write and the copy). The page ring's reuse is ordered by mbarriers:
+// Async proxy: weights travel by cp.async.bulk, and no thread writes weights during the kernel. The
+// tensor-core path's activation slices also do, and other SMs wrote them in this launch with generic
+// stores: the thread that issues their copies runs fence.proxy.async.global after the dependency's acquire
+// (and the consumer barrier that follows it), before its first copy. The page ring's reuse is ordered by mbarriers:
 // consumers' generic reads of a page happen before their release-arrive on its empty barrier; the
 // loader's acquire-wait on that barrier happens before its next bulk copy into the page.
 //
@@ -159,6 +160,17 @@ __device__ __forceinline__ void bulk_copy(void* dst, const void* src, unsigned b
       ::"r"(smem_address(dst)), "l"(src), "r"(bytes), "r"(smem_address(bar)), "l"(policy)
       : "memory");
 }
+
+// The same for activations written earlier in this launch (generic-proxy stores): the issuing thread must
+// have run proxy_fence_global() after the acquire that made them visible to it.
+__device__ __forceinline__ void bulk_copy(void* dst, const void* src, unsigned bytes, unsigned long long* bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+               ::"r"(smem_address(dst)), "l"(src), "r"(bytes), "r"(smem_address(bar))
+               : "memory");
+}
+
+// Orders this thread's view of global memory (generic proxy) before its later bulk copies (async proxy).
+__device__ __forceinline__ void proxy_fence_global() { asm volatile("fence.proxy.async.global;" ::: "memory"); }
 
 // Starts moving `bytes` (a multiple of 16) of global memory into L2; completes on its own, tracked by
 // nothing. The loader uses it to keep HBM busy while its page ring is full.

@@ -2,7 +2,7 @@ package org.sparkllm.backend.megakernel;
 
 /**
  * A decode step of the megakernel gave up instead of hanging: a spin (a dependency counter, or a weight
- * page that never landed) ran past its budget. Names what was waited for, so the stream or the
+ * page or activation slice that never landed) ran past its budget. Names what was waited for, so the stream or the
  * counter that went wrong can be found.
  */
 public final class MegakernelWatchdogException extends RuntimeException {
@@ -15,6 +15,7 @@ public final class MegakernelWatchdogException extends RuntimeException {
       case 1 -> "counter " + f.counter() + " stayed at " + f.value() + ", below its target " + f.target()
           + " (instruction " + f.instruction() + ")";
       case 2 -> "weight page " + f.value() + " (ring slot " + f.counter() + ") never landed";
+      case 3 -> "activation slice " + f.value() + " of row group " + f.counter() + " never landed";
       default -> "failure code " + f.code();
     };
     return "megakernel watchdog: block " + f.block() + " waited over " + budgetMillis + " ms in the " + rows

@@ -5,24 +5,25 @@ package org.sparkllm.backend.megakernel;
  * (mbarriers, flags), a scratch area (reductions, attention state), the staged activations and then as
  * many 16 KiB weight pages as fit, at most {@link #MAX_PAGES}. On CUDA cores the activations are
  * {@code rows × widestInput} bf16, so fewer rows leave room for more pages in flight; on tensor cores they
- * are {@link #STAGES} slice buffers of {@link #STAGE_BYTES} plus 16 bytes of padding per row (mk_mma.cuh:
- * kStages, kStageBytes), and the ring must hold two tile groups: one being computed, the next landing.
+ * are {@link #STAGES} slice buffers of {@code rows × sliceColumns(rows)} bf16 (mk_common.cuh:
+ * kActivationStages, slice_columns), and the ring must hold two tile groups: one being computed, the next
+ * landing.
  *
  * @param pagesOffset byte offset of page 0 (128-byte aligned)
  * @param pages pages in the ring
  * @param bytes dynamic shared memory the launch asks for
  */
 public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
-  public static final int HEADER_BYTES = 512;
+  public static final int HEADER_BYTES = 1024;
   public static final int SCRATCH_BYTES = 17 * 1024;
   public static final int ACTIVATION_OFFSET = HEADER_BYTES + SCRATCH_BYTES;
   public static final int MAX_PAGES = 12;
   /** The header holds a full and an empty mbarrier per page below this many pages. */
   static final int MIN_PAGES = 2;
   /** Activation slices the tensor-core path keeps in flight or being computed. */
-  static final int STAGES = 4;
-  /** Activations of one tensor-core slice buffer (all rows), before padding. */
-  static final int STAGE_BYTES = 16 * 1024;
+  static final int STAGES = 2;
+  /** Activations of one tensor-core slice buffer (all rows) at most. */
+  static final int STAGE_BYTES = 32 * 1024;
   /** Tiles whose pages of one chunk the tensor-core path holds at once (mk_common.cuh, tile_group). */
   static final int TENSOR_CORE_TILE_GROUP = 4;
 
@@ -33,7 +34,7 @@ public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
    */
   public static SharedMemoryPlan of(int rows, ModelDims dims, int maxSharedBytes) {
     boolean tensorCores = rows > StreamBuilder.MAX_CUDA_CORE_ROWS;
-    long activation = tensorCores ? (long) STAGES * (STAGE_BYTES + 16L * rows) : 2L * rows * dims.widestInput();
+    long activation = tensorCores ? (long) STAGES * rows * sliceColumns(rows) * 2 : 2L * rows * dims.widestInput();
     long pagesOffset = (ACTIVATION_OFFSET + activation + 127) / 128 * 128;
     long pages = Math.min(MAX_PAGES, (maxSharedBytes - pagesOffset) / TileLayout.PAGE_BYTES);
     int needed = tensorCores ? 2 * TENSOR_CORE_TILE_GROUP : MIN_PAGES;
@@ -43,5 +44,10 @@ public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
           + " bytes of shared memory; the megakernel needs " + needed);
     }
     return new SharedMemoryPlan((int) pagesOffset, (int) pages, (int) (pagesOffset + pages * TileLayout.PAGE_BYTES));
+  }
+
+  /** Columns of one staged activation slice of a tensor-core bucket (mk_common.cuh, slice_columns). */
+  static int sliceColumns(int rows) {
+    return Math.min(TileLayout.PAGE_COLUMNS, STAGE_BYTES / 2 / rows);
   }
 }

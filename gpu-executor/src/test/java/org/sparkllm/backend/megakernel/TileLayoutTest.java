@@ -92,10 +92,11 @@ class TileLayoutTest {
         assertTrue(plan.bytes() <= h100);
         assertEquals(0, plan.pagesOffset() % 128);
         assertTrue(plan.pagesOffset() >= SharedMemoryPlan.ACTIVATION_OFFSET
-            + SharedMemoryPlan.STAGES * (SharedMemoryPlan.STAGE_BYTES + 16 * rows), "the padded slice buffers");
+            + SharedMemoryPlan.STAGES * rows * SharedMemoryPlan.sliceColumns(rows) * 2, "the slice buffers");
+        assertEquals(0, TileLayout.PAGE_COLUMNS % SharedMemoryPlan.sliceColumns(rows), "slices tile a page's chunk");
       }
     }
-    assertEquals(8, SharedMemoryPlan.of(256, StreamBuilderTest.LLAMA_1B, h100).pages());
+    assertEquals(9, SharedMemoryPlan.of(256, StreamBuilderTest.LLAMA_1B, h100).pages());
   }
 
   @Test
