@@ -47,7 +47,7 @@ jlink --add-modules java.base,java.logging,jdk.unsupported,java.management,jdk.m
 if command -v strip >/dev/null; then
   strip --strip-unneeded "$bundle/runtime/lib/server/libjvm.so"
 fi
-# A device call carries at most 64 MiB: libjvm.so travels xz-compressed (~20 -> ~7 MB) and classpath.sh
+# A device call carries at most 64 MiB: libjvm.so travels xz-compressed (~20 -> ~5 MB) and classpath.sh
 # unpacks it on first use.
 xz -9 "$bundle/runtime/lib/server/libjvm.so"
 

@@ -38,7 +38,7 @@ constexpr int kActivationOffset = kHeaderBytes + kScratchBytes;
 
 // Tensor-core buckets stage each matvec input in slices of slice_columns(R) columns of all R rows (32 KiB),
 // kActivationStages buffers deep, one bulk copy per row group and slice (mk_mma.cuh). Fewer, larger copies
-// stage faster: on an H100 a slice costs ~0.3 us plus its bytes at ~240 GB/s, however many are in flight.
+// stage faster: on an H100 a slice costs ~0.3 us plus its bytes at ~240 GB/s (kernels/probes/staging_probe.cu).
 constexpr int kActivationStages = 2;
 constexpr int kStageBytes = 32 * 1024;
 __host__ __device__ constexpr int slice_columns(int rows) {

@@ -22,7 +22,7 @@
 // __syncwarp for a row group of one warp): no block barrier inside an instruction, so the warps drift
 // apart by up to the ring's depth.
 #pragma once
-#include "../gemm.cuh"  // gemm::ldmatrix_x2/_x4, gemm::mma_bf16 (fragment layouts documented there), cp.async
+#include "../gemm.cuh"  // gemm::ldmatrix_x2/_x4, gemm::mma_bf16 (fragment layouts documented there)
 #include "mk_norm.cuh"
 
 namespace mk {
@@ -38,6 +38,7 @@ struct MmaShape {
   static constexpr int kTileWarps = kConsumerWarps / kBatchWarps;
   static constexpr int kGroupRows = R / kBatchWarps;
   static constexpr int kNTiles = kGroupRows / 8;
+  static_assert(kGroupRows % 8 == 0, "a row group starts on an unswizzled row (ActivationLayout)");
   static constexpr int kWarpTiles = kTiles / kTileWarps;
   static_assert(kWarpTiles >= 1 && kWarpTiles * kTileWarps == kTiles, "tiles split evenly over a row group");
   static_assert(kNTiles == 1 || kNTiles % 2 == 0, "B fragments by ldmatrix x2, or x4 for pairs of n-tiles");
@@ -253,13 +254,12 @@ class MmaMatvec {
     if (issuer()) {
       const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
       const int width = min(S::kSliceColumns, columns_ - column);
-      const int first_row = wb_ * S::kGroupRows;
+      const int first_row = wb_ * S::kGroupRows;  // a multiple of 8: its first chunk is not swizzled away
       const unsigned bytes = S::kGroupRows * width * 2;
       unsigned long long* bar = staged_barrier(issued);
       mbarrier_arrive_expect_tx(bar, bytes);
-      // Slice layout: the slices before this one are full [R][kSliceColumns] blocks.
-      bulk_copy(buffer(issued % kStages) + first_row * width * 2,
-                input_ + (size_t)column * R + (size_t)first_row * width, bytes, bar);
+      bulk_copy(buffer(issued % kStages) + first_row * width * 2, input_ + c_.layout.index(first_row, column, columns_),
+                bytes, bar);
     }
     ++issued;
     advance(s);  // at the end it leaves s.group past the last tile group
@@ -337,7 +337,8 @@ class MmaMatvec {
     const int i = lane_ & 7, matrix = lane_ >> 3;
     // B: matrices (n-tile 2jj, k lo), (2jj, k hi), (2jj + 1, k lo), (2jj + 1, k hi); the slice's rows are
     // part_columns wide, chunk c of row r stored at c ^ (r & 7), and r & 7 = i.
-    const uint32_t b_row = smem_address(buffer(index)) + (wb_ * S::kGroupRows + (matrix >> 1) * 8 + i) * part_columns * 2;
+    const int b_row_index = wb_ * S::kGroupRows + (matrix >> 1) * 8 + i;
+    const uint32_t b_row = smem_address(buffer(index)) + b_row_index * part_columns * 2;
     const int b_xor = (matrix & 1) ^ i;
     // A: matrices (rows 0-7, k lo), (rows 8-15, k lo), (rows 0-7, k hi), (rows 8-15, k hi).
     const int page_row = a_page_row(i + (matrix & 1) * 8);

@@ -15,8 +15,9 @@
 //
 // Async proxy: weights travel by cp.async.bulk, and no thread writes weights during the kernel. The
 // tensor-core path's activation slices also do, and other SMs wrote them in this launch with generic
-// stores: the thread that issues their copies runs fence.proxy.async.global after the dependency's acquire
-// (and the consumer barrier that follows it), before its first copy. The page ring's reuse is ordered by mbarriers:
+// stores: the thread that issues their copies runs fence.proxy.async.global after the dependency's
+// acquire (and the consumer barrier that follows it), before its first copy. The page ring's reuse is
+// ordered by mbarriers:
 // consumers' generic reads of a page happen before their release-arrive on its empty barrier; the
 // loader's acquire-wait on that barrier happens before its next bulk copy into the page.
 //

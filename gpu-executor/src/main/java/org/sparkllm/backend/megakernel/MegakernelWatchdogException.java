@@ -2,8 +2,8 @@ package org.sparkllm.backend.megakernel;
 
 /**
  * A decode step of the megakernel gave up instead of hanging: a spin (a dependency counter, or a weight
- * page or activation slice that never landed) ran past its budget. Names what was waited for, so the stream or the
- * counter that went wrong can be found.
+ * page or activation slice that never landed) ran past its budget. Names what was waited for, so the
+ * stream or the counter that went wrong can be found.
  */
 public final class MegakernelWatchdogException extends RuntimeException {
   MegakernelWatchdogException(int rows, int epoch, MegakernelStep.Failure f, double budgetMillis) {
