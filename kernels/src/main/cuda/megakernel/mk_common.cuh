@@ -200,9 +200,12 @@ __device__ __forceinline__ unsigned long long global_timer() {
 // consumer thread 0: %globaltimer ns at the start (before the dependency wait), when the dependency is
 // met, when the inputs are staged in shared memory, when warp 0 has computed its rows of the last tile
 // (epilogues included; the other warps may still be computing, which then counts as store), and after
-// the signal; then the ns thread 0 spent waiting for weight pages and in epilogues (sums).
+// the signal; then the ns thread 0 spent waiting for weight pages and in epilogues (sums); then the ns the
+// loader waited for a free ring page before copying this instruction's pages (its own word: the ring was
+// full of pages not yet taken, so the block fetched nothing new; 0 for instructions without pages).
 enum TimingWord : int {
-  kTimeStart = 0, kTimeReady, kTimeStaged, kTimeComputed, kTimeEnd, kPageWaitNs, kEpilogueNs, kTimingWords
+  kTimeStart = 0, kTimeReady, kTimeStaged, kTimeComputed, kTimeEnd, kPageWaitNs, kEpilogueNs, kRingFullNs,
+  kTimingWords
 };
 
 }  // namespace mk

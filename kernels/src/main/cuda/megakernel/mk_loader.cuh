@@ -1,7 +1,7 @@
 // The loader warp: walks its block's instruction stream ahead of the consumers and streams every weight
-// page into the shared-memory ring, one bulk copy per page, and into L2 further ahead while the ring is full.
-// It never waits on another block, only for a free page, so the next instructions' weights arrive while
-// the consumers wait or compute.
+// page into the shared-memory ring, one bulk copy per page.
+// It never waits on another block, only for a free page and its own copies, so the next instructions'
+// weights arrive while the consumers wait or compute.
 #pragma once
 #include "mk_sync.cuh"
 
@@ -45,15 +45,25 @@ struct PageCursor {
   int end;
   const Model* m;
   int group;
+  // The block's timing records (one per instruction from the stream's first, `start`), or null: the cursor
+  // zeroes the loader's word of every instruction it opens, so that run_loader can add to it.
+  unsigned long long* timing = nullptr;
+  int start = next;
   const __nv_bfloat16* weights = nullptr;  // tile 0 of the open instruction
   int columns = 0, chunks = 0, tiles = 0;
   int group_start = 0, chunk = 0, tile = 0;  // the next page: tile group_start + tile, chunk `chunk`
+
+  // The open instruction's loader timing word (timing on only).
+  __device__ unsigned long long& ring_full_ns() const {
+    return timing[(size_t)(next - 1 - start) * kTimingWords + kRingFullNs];
+  }
 
   // The next page's source and size; false once the stream has no more (and on every later call).
   __device__ bool advance(const __nv_bfloat16*& src, unsigned& bytes) {
     while (group_start >= tiles) {
       if (next >= end) return false;
       const Instruction in = load_instruction(program, next++);
+      if (timing != nullptr) ring_full_ns() = 0;
       if (in.op == kAttention || is_norm(in.op)) continue;
       weights = instruction_weights(in, *m, columns) + (size_t)in.first_tile * kTileRows * columns;
       chunks = (columns + kPageColumns - 1) / kPageColumns;
@@ -73,40 +83,39 @@ struct PageCursor {
   }
 };
 
-// Pages move into the ring as slots free up. When the consumers stop taking pages (dependency waits,
-// attention), the ring fills and HBM would idle; then, and only then, the loader asks L2 for the next
-// `prefetch_pages` pages, so the block has up to (pages + prefetch_pages) pages in flight or landed.
+// Pages move into the ring as slots free up, with at most `in_flight` copies outstanding: the next copy
+// waits for both a free slot and the landing of the copy `in_flight` pages back. Unlanded copies delay
+// every later memory operation of the SM: an instruction's release fence (mk_kernel.cuh) waited up to
+// ~5 us behind a ring of page copies, while 2-3 copies per SM already keep HBM near its rate
+// (docs/perf/megakernel.md). With timing on (`timing`: the block's records), the loader adds to each
+// instruction's kRingFullNs the time it waited for a free page before copying that instruction's pages:
+// the ring held landed pages the consumers had not taken, so the block's HBM stream stood still but for
+// the last `in_flight` copies.
 __device__ void run_loader(const int* program, int first, int count, const Model& m, uint8_t* smem, int pages,
-                           int pages_offset, int prefetch_pages, int group) {
+                           int pages_offset, int in_flight, int group, unsigned long long* timing) {
   Header& h = header(smem);
   const unsigned long long policy = evict_first_policy();
-  PageCursor copy{program, first, first + count, &m, group};
-  PageCursor ahead = copy;
-  bool ahead_live = prefetch_pages > 0;
+  PageCursor copy{program, first, first + count, &m, group, timing};
+  in_flight = in_flight > 0 && in_flight < pages ? in_flight : pages;  // the ring bounds it anyway
   unsigned page = 0;
-  unsigned ahead_page = 0;  // pages the prefetch cursor has passed
   const __nv_bfloat16* src;
   unsigned bytes;
+  // True once `bar` completed the phase of the given parity; false if the block aborted first. Consumers
+  // never hang (their waits are bounded), so this ends when they free the page, it lands, or they give up.
+  auto wait = [&](unsigned long long* bar, unsigned parity) {
+    while (!mbarrier_test_parity(bar, parity)) {
+      if (h.block_abort) return false;
+    }
+    return true;
+  };
   while (copy.advance(src, bytes)) {
     const unsigned slot = page % pages;
-    const unsigned parity = ((page / pages) & 1) ^ 1;
-    // While the consumers hold every page of the ring (dependency waits, attention), HBM would idle: ask
-    // L2 for pages [page, page + prefetch_pages) instead, one per spin, so the copies that follow hit L2.
-    // Consumers never hang (their waits are bounded), so this wait ends when they free the page or give up.
-    bool aborted = false;
-    while (!mbarrier_test_parity(&h.empty[slot], parity)) {
-      if (h.block_abort) {
-        aborted = true;
-        break;
-      }
-      if (ahead_live && ahead_page < page + (unsigned)prefetch_pages) {
-        const __nv_bfloat16* ahead_src;
-        unsigned ahead_bytes;
-        ahead_live = ahead.advance(ahead_src, ahead_bytes);
-        if (ahead_live && ahead_page++ >= page) prefetch_l2(ahead_src, ahead_bytes);
-      }
-    }
-    if (aborted) break;
+    const unsigned long long wait_start = timing != nullptr ? global_timer() : 0ull;
+    if (!wait(&h.empty[slot], ((page / pages) & 1) ^ 1)) break;
+    if (timing != nullptr) copy.ring_full_ns() += global_timer() - wait_start;
+    // Page `back` has not been re-armed yet (its slot's next round is page back + pages > page).
+    const unsigned back = page - in_flight;
+    if (page >= (unsigned)in_flight && !wait(&h.full[back % pages], (back / pages) & 1)) break;
     mbarrier_arrive_expect_tx(&h.full[slot], bytes);
     bulk_copy(smem + pages_offset + (size_t)slot * kPageBytes, src, bytes, &h.full[slot], policy);
     ++page;

@@ -341,15 +341,86 @@ __device__ void seed_residual(const Context& c, const Instruction& in) {
 // Waits until ring page `page` has landed; returns the ns waited when timing is on. A page that never
 // lands (a loader fault) is recorded; the block then runs on and exits at the next instruction boundary,
 // where every consumer sees block_abort.
-__device__ __forceinline__ unsigned long long wait_page(Context& c, unsigned page) {
+__device__ __forceinline__ unsigned long long wait_slot(Context& c, unsigned slot, unsigned parity, unsigned page) {
   Header& h = header(c.smem);
-  const unsigned slot = page % c.pages;
   const unsigned long long start = timing_now(c);
-  if (!mbarrier_wait(&h.full[slot], (page / c.pages) & 1, h, c.watchdog.budget) && !h.block_abort) {
+  if (!mbarrier_wait(&h.full[slot], parity, h, c.watchdog.budget) && !h.block_abort) {
     c.watchdog.fail(kPageFullTimeout, -1, (int)slot, page, 0);
     h.block_abort = 1;
   }
   return timing_now(c) - start;
+}
+
+__device__ __forceinline__ unsigned long long wait_page(Context& c, unsigned page) {
+  return wait_slot(c, page % c.pages, (page / c.pages) & 1, page);
+}
+
+// Where the consumers are in the page ring: slot and round parity of page c.page, moved on without a
+// division per page (the ring size is not a compile-time constant).
+struct RingPosition {
+  unsigned slot, parity;
+
+  __device__ explicit RingPosition(const Context& c) : slot(c.page % c.pages), parity((c.page / c.pages) & 1) {}
+
+  __device__ void advance(Context& c) {
+    ++c.page;
+    if (++slot == (unsigned)c.pages) {
+      slot = 0;
+      parity ^= 1;
+    }
+  }
+};
+
+// One warp's rows of one ring page against the staged rows: acc[r][b] += w[r][k] * x[b][k] over the lane's
+// 16-byte chunk of each 256-column step, k in order (the graph matvec's order). A whole page (512 columns)
+// issues every shared-memory load before the arithmetic; a narrower last page checks each step.
+template <int R>
+__device__ __forceinline__ void page_products(const __nv_bfloat16* act, int columns, int column0,
+                                              const __nv_bfloat16* rows, int width, int warp, int lane,
+                                              float (&acc)[kWarpRows][R]) {
+  constexpr int kSteps = kPageColumns / kStepColumns;
+  auto step_products = [&](const uint4 (&xv)[R], const uint4 (&wv)[kWarpRows]) {
+    float x[R][8];
+#pragma unroll
+    for (int b = 0; b < R; ++b) bf16x8_to_float(xv[b], x[b]);
+#pragma unroll
+    for (int r = 0; r < kWarpRows; ++r) {
+      float w[8];
+      bf16x8_to_float(wv[r], w);
+#pragma unroll
+      for (int b = 0; b < R; ++b)
+#pragma unroll
+        for (int k = 0; k < 8; ++k) acc[r][b] = fmaf(w[k], x[b][k], acc[r][b]);
+    }
+  };
+  auto load_step = [&](int step, uint4 (&xv)[R], uint4 (&wv)[kWarpRows]) {
+    const int column = step * kStepColumns + lane * 8;
+#pragma unroll
+    for (int b = 0; b < R; ++b) {
+      xv[b] = *reinterpret_cast<const uint4*>(act + (size_t)b * columns + column0 + column);
+    }
+#pragma unroll
+    for (int r = 0; r < kWarpRows; ++r) {
+      const int stored = step * kStepColumns + swizzled_chunk(lane, warp * kWarpRows + r) * 8;
+      wv[r] = *reinterpret_cast<const uint4*>(rows + (size_t)r * width + stored);
+    }
+  };
+  if (width == kPageColumns) {
+    uint4 xv[kSteps][R], wv[kSteps][kWarpRows];
+#pragma unroll
+    for (int step = 0; step < kSteps; ++step) load_step(step, xv[step], wv[step]);
+#pragma unroll
+    for (int step = 0; step < kSteps; ++step) step_products(xv[step], wv[step]);
+    return;
+  }
+#pragma unroll
+  for (int step = 0; step < kSteps; ++step) {
+    if (step * kStepColumns + lane * 8 < width) {
+      uint4 xv[R], wv[kWarpRows];
+      load_step(step, xv, wv);
+      step_products(xv, wv);
+    }
+  }
 }
 
 // LM head, after this block stored its argmax of every batch row in its partial slot: the block arrives,
@@ -414,6 +485,7 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
   constexpr int N = kWarpRows * R;
   Best best{-INFINITY, 0x7fffffff};
 
+  RingPosition ring(c);
   for (int t = 0; t < in.tile_count; ++t) {
     float total = 0.f;  // this lane's value (warp_reduce_scatter) summed over the parts so far
     for (int part = 0, ch = 0; part < in.splits; ++part) {
@@ -423,37 +495,15 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
 #pragma unroll
         for (int b = 0; b < R; ++b) acc[r][b] = 0.f;
       for (const int part_end = ch + part_pages; ch < part_end; ++ch) {
-        const unsigned slot = c.page % c.pages;
-        page_wait_ns += wait_page(c, c.page);
+        page_wait_ns += wait_slot(c, ring.slot, ring.parity, c.page);
         const int width = (int)page_columns(columns, ch);
         const __nv_bfloat16* rows =
-            reinterpret_cast<const __nv_bfloat16*>(c.smem + c.pages_offset + (size_t)slot * kPageBytes) +
+            reinterpret_cast<const __nv_bfloat16*>(c.smem + c.pages_offset + (size_t)ring.slot * kPageBytes) +
             (size_t)warp * kWarpRows * width;
-#pragma unroll
-        for (int step = 0; step < kPageColumns / kStepColumns; ++step) {
-          const int column = step * kStepColumns + lane * 8;
-          if (column < width) {
-            float x[R][8];
-#pragma unroll
-            for (int b = 0; b < R; ++b) {
-              bf16x8_to_float(*reinterpret_cast<const uint4*>(act + (size_t)b * columns + ch * kPageColumns + column),
-                              x[b]);
-            }
-#pragma unroll
-            for (int r = 0; r < kWarpRows; ++r) {
-              float w[8];
-              const int stored = step * kStepColumns + swizzled_chunk(lane, warp * kWarpRows + r) * 8;
-              bf16x8_to_float(*reinterpret_cast<const uint4*>(rows + (size_t)r * width + stored), w);
-#pragma unroll
-              for (int b = 0; b < R; ++b)
-#pragma unroll
-                for (int k = 0; k < 8; ++k) acc[r][b] = fmaf(w[k], x[b][k], acc[r][b]);
-            }
-          }
-        }
+        page_products<R>(act, columns, ch * kPageColumns, rows, width, warp, lane, acc);
         __syncwarp();
-        if (lane == 0) mbarrier_arrive(&h.empty[slot]);
-        ++c.page;
+        if (lane == 0) mbarrier_arrive(&h.empty[ring.slot]);
+        ring.advance(c);
       }
       float flat[N];
 #pragma unroll

@@ -173,10 +173,4 @@ __device__ __forceinline__ void bulk_copy(void* dst, const void* src, unsigned b
 // Orders this thread's view of global memory (generic proxy) before its later bulk copies (async proxy).
 __device__ __forceinline__ void proxy_fence_global() { asm volatile("fence.proxy.async.global;" ::: "memory"); }
 
-// Starts moving `bytes` (a multiple of 16) of global memory into L2; completes on its own, tracked by
-// nothing. The loader uses it to keep HBM busy while its page ring is full.
-__device__ __forceinline__ void prefetch_l2(const void* src, unsigned bytes) {
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(bytes) : "memory");
-}
-
 }  // namespace mk

@@ -10,7 +10,10 @@ import java.util.Map;
  * time goes. Each record is {@link #WORDS} little-endian longs written by consumer thread 0 of the block
  * (mk_common.cuh, {@code TimingWord}): %globaltimer nanoseconds at the start, when the dependency is met,
  * when the inputs are staged, when the last tile is computed and after the signal; then the nanoseconds
- * spent waiting for weight pages and in epilogues. An instruction's time splits into
+ * spent waiting for weight pages and in epilogues; then the nanoseconds the loader warp waited for a free ring
+ * page before copying the instruction's weights (the ring held pages not yet taken: the block fetched nothing
+ * new but its last few copies in flight). An
+ * instruction's time splits into
  * <ul>
  *   <li>dependency wait: start to ready;
  *   <li>staging: ready to staged (the activations into shared memory, RMSNorm included);
@@ -18,23 +21,28 @@ import java.util.Map;
  *   <li>compute: staged to computed less the page waits and epilogues (attention: all of its time);
  *   <li>store: the epilogues plus computed to end (fence, barrier, signal, LM-head argmax publish).
  * </ul>
+ * The loader's ring-full time is reported beside them: it overlaps the consumers' time of earlier instructions.
  */
 public final class InstructionTimings {
   /** Longs per instruction record. */
-  static final int WORDS = 7;
+  static final int WORDS = 8;
 
-  private static final int START = 0, READY = 1, STAGED = 2, COMPUTED = 3, END = 4, PAGE_WAIT = 5, EPILOGUE = 6;
+  private static final int START = 0, READY = 1, STAGED = 2, COMPUTED = 3, END = 4, PAGE_WAIT = 5, EPILOGUE = 6,
+      RING_FULL = 7;
 
-  /** Totals over every block and recorded step, in microseconds; {@code waitMicros}: the dependency wait. */
+  /**
+   * Totals over every block and recorded step, in microseconds; {@code waitMicros}: the dependency wait;
+   * {@code ringFullMicros}: the loader's wait for a free page before this instruction's weights.
+   */
   public record Totals(long instructions, double waitMicros, double stageMicros, double pageWaitMicros,
-      double computeMicros, double storeMicros) {
+      double computeMicros, double storeMicros, double ringFullMicros) {
     /** Everything after the dependency wait. */
     public double workMicros() {
       return stageMicros + pageWaitMicros + computeMicros + storeMicros;
     }
   }
 
-  private final Map<Opcode, long[]> totals = new EnumMap<>(Opcode.class); // count, then 5 phases in ns
+  private final Map<Opcode, long[]> totals = new EnumMap<>(Opcode.class); // count, 5 phases, ring full (ns)
   private long steps;
   private double stepMicros;
 
@@ -50,13 +58,14 @@ public final class InstructionTimings {
         for (int k = 0; k < WORDS; k++) {
           w[k] = raw.getLong(at + 8 * k);
         }
-        long[] t = totals.computeIfAbsent(stream.get(i).op(), k -> new long[6]);
+        long[] t = totals.computeIfAbsent(stream.get(i).op(), k -> new long[7]);
         t[0]++;
         t[1] += w[READY] - w[START];
         t[2] += w[STAGED] - w[READY];
         t[3] += w[PAGE_WAIT];
         t[4] += w[COMPUTED] - w[STAGED] - w[PAGE_WAIT] - w[EPILOGUE];
         t[5] += w[EPILOGUE] + w[END] - w[COMPUTED];
+        t[6] += w[RING_FULL];
         first = Math.min(first, w[START]);
         last = Math.max(last, w[END]);
       }
@@ -68,7 +77,7 @@ public final class InstructionTimings {
   public Map<Opcode, Totals> perOpcode() {
     Map<Opcode, Totals> out = new EnumMap<>(Opcode.class);
     totals.forEach((op, t) -> out.put(op, new Totals(t[0], t[1] / 1e3, t[2] / 1e3, t[3] / 1e3, t[4] / 1e3,
-        t[5] / 1e3)));
+        t[5] / 1e3, t[6] / 1e3)));
     return out;
   }
 
@@ -87,12 +96,12 @@ public final class InstructionTimings {
   @Override
   public String toString() {
     StringBuilder s = new StringBuilder(String.format("%-10s %12s   %s%n", "opcode", "instructions",
-        "us per instruction: dependency wait / staging / page wait / compute / store"));
+        "us per instruction: dependency wait / staging / page wait / compute / store | loader: ring full"));
     perOpcode().forEach((op, t) -> {
       double n = t.instructions();
-      s.append(String.format("%-10s %12d   %8.2f %8.2f %8.2f %8.2f %8.2f%n", op, t.instructions(),
+      s.append(String.format("%-10s %12d   %8.2f %8.2f %8.2f %8.2f %8.2f | %8.2f%n", op, t.instructions(),
           t.waitMicros() / n, t.stageMicros() / n, t.pageWaitMicros() / n, t.computeMicros() / n,
-          t.storeMicros() / n));
+          t.storeMicros() / n, t.ringFullMicros() / n));
     });
     s.append(String.format("in-kernel step span: %.1f us over %d steps%n", steps == 0 ? 0 : stepMicros / steps,
         steps));

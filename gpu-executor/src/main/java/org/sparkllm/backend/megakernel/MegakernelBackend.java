@@ -33,7 +33,7 @@ public final class MegakernelBackend implements Backend {
   private final CudaBackend cuda;
   private final CudaBackendOptions cudaOptions;
   private final MegakernelOptions options;
-  private int l2PrefetchPages;
+  private int pagesInFlight;
   private final SharedDevice shared;
   private final ModelDims dims;
   private final DeviceLimits limits;
@@ -50,7 +50,7 @@ public final class MegakernelBackend implements Backend {
     this.cuda = cuda;
     this.cudaOptions = cudaOptions;
     this.options = options;
-    this.l2PrefetchPages = options.l2PrefetchPages();
+    this.pagesInFlight = options.pagesInFlight();
     this.shared = cuda.shared();
     LlamaConfig config = cuda.config();
     this.dims = ModelDims.of(config);
@@ -189,7 +189,7 @@ public final class MegakernelBackend implements Backend {
     step.upload(batch, sampling, bucket, shared.stream());
     shared.kvCache().awaitMapped();
     program.launch(shared.stream(), descriptor.address(), step.stepAddress(), step.outputAddress(), epoch, tag,
-        watchdogCycles(), l2PrefetchPages);
+        watchdogCycles(), pagesInFlight);
     step.download(shared.stream());
     shared.stream().synchronize();
     MegakernelStep.Failure failure = step.failure(tag);
@@ -205,9 +205,9 @@ public final class MegakernelBackend implements Backend {
     return (long) (options.watchdogMillis() * limits.clockKhz());
   }
 
-  /** Test hook: the L2 prefetch depth of later steps (timing comparisons on one loaded model). */
-  void setL2PrefetchPages(int pages) {
-    l2PrefetchPages = options.withL2PrefetchPages(pages).l2PrefetchPages(); // validated as an option
+  /** Test hook: the page copies in flight of later steps (timing comparisons on one loaded model). */
+  void setPagesInFlight(int pages) {
+    pagesInFlight = options.withPagesInFlight(pages).pagesInFlight(); // validated as an option
   }
 
   /** Test hook: makes the next launch of {@code rows}' bucket wait for counts no step will produce. */

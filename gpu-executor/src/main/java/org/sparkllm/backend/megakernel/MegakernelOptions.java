@@ -4,17 +4,18 @@ package org.sparkllm.backend.megakernel;
  * @param watchdogMillis how long one spin inside the kernel may last before the step fails
  * @param timing record per-instruction timestamps ({@link MegakernelBackend#timings()}); costs a
  *     download per step
- * @param l2PrefetchPages how many 16 KiB weight pages ahead each SM's loader asks L2 for while the
- *     consumers hold every page of its ring, so HBM keeps streaming then (0: off)
+ * @param pagesInFlight how many 16 KiB weight-page copies each SM's loader keeps outstanding at most (at
+ *     least 1; the shared-memory ring's depth bounds it too)
  * @param maxRows the most decode rows a step may have to run on the megakernel (1 to
  *     {@link #MAX_ROWS}); larger steps run on the CUDA-graph path
  */
-public record MegakernelOptions(double watchdogMillis, boolean timing, int l2PrefetchPages, int maxRows) {
+public record MegakernelOptions(double watchdogMillis, boolean timing, int pagesInFlight, int maxRows) {
   /**
-   * Default L2 prefetch depth: off. On an H100 at batch 1, prefetching while the ring is full measured 1,193 /
-   * 1,203 / 1,204 / 1,207 µs at 0 / 4 / 8 / 16 pages (docs/perf/megakernel.md).
+   * Default copies in flight per SM: 2. Copies that have not landed delay the SM's other memory operations,
+   * the release fence of every instruction first, while two per SM keep HBM near its rate; on an H100 at
+   * batch 1 a cap of 2 took ~40-60 µs off a ~1,200 µs step against the ring's 12 (docs/perf/megakernel.md).
    */
-  public static final int DEFAULT_L2_PREFETCH_PAGES = 0;
+  public static final int DEFAULT_PAGES_IN_FLIGHT = 2;
   /** The largest bucket the kernel is built for. */
   public static final int MAX_ROWS = MegakernelBuffers.MAX_ROWS;
   /**
@@ -27,8 +28,8 @@ public record MegakernelOptions(double watchdogMillis, boolean timing, int l2Pre
     if (!(watchdogMillis > 0)) {
       throw new IllegalArgumentException("watchdogMillis must be positive, got " + watchdogMillis);
     }
-    if (l2PrefetchPages < 0) {
-      throw new IllegalArgumentException("l2PrefetchPages must be >= 0, got " + l2PrefetchPages);
+    if (pagesInFlight < 1) {
+      throw new IllegalArgumentException("pagesInFlight must be >= 1, got " + pagesInFlight);
     }
     if (maxRows < 1 || maxRows > MAX_ROWS) {
       throw new IllegalArgumentException("maxRows must be in 1.." + MAX_ROWS + ", got " + maxRows);
@@ -36,22 +37,22 @@ public record MegakernelOptions(double watchdogMillis, boolean timing, int l2Pre
   }
 
   public static MegakernelOptions defaults() {
-    return new MegakernelOptions(1000, false, DEFAULT_L2_PREFETCH_PAGES, DEFAULT_MAX_ROWS);
+    return new MegakernelOptions(1000, false, DEFAULT_PAGES_IN_FLIGHT, DEFAULT_MAX_ROWS);
   }
 
   public MegakernelOptions withTiming(boolean on) {
-    return new MegakernelOptions(watchdogMillis, on, l2PrefetchPages, maxRows);
+    return new MegakernelOptions(watchdogMillis, on, pagesInFlight, maxRows);
   }
 
   public MegakernelOptions withWatchdogMillis(double millis) {
-    return new MegakernelOptions(millis, timing, l2PrefetchPages, maxRows);
+    return new MegakernelOptions(millis, timing, pagesInFlight, maxRows);
   }
 
-  public MegakernelOptions withL2PrefetchPages(int pages) {
+  public MegakernelOptions withPagesInFlight(int pages) {
     return new MegakernelOptions(watchdogMillis, timing, pages, maxRows);
   }
 
   public MegakernelOptions withMaxRows(int rows) {
-    return new MegakernelOptions(watchdogMillis, timing, l2PrefetchPages, rows);
+    return new MegakernelOptions(watchdogMillis, timing, pagesInFlight, rows);
   }
 }

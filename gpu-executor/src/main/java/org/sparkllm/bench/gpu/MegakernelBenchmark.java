@@ -152,6 +152,7 @@ public final class MegakernelBenchmark {
         n.put("page_wait_us", t.pageWaitMicros() / t.instructions());
         n.put("compute_us", t.computeMicros() / t.instructions());
         n.put("store_us", t.storeMicros() / t.instructions());
+        n.put("ring_full_us", t.ringFullMicros() / t.instructions());
       }
       log("breakdown at batch %d:%n%s", batch, timings);
     }

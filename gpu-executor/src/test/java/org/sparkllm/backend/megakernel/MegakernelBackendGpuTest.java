@@ -272,9 +272,9 @@ class MegakernelBackendGpuTest {
         System.out.printf("decode step, batch %d, context 512: graph path %.0f us, megakernel %.0f us (%.2fx)%n",
             batch, graph, kernel, graph / kernel);
       }
-      for (int pages : new int[] {0, 4, 8, 16}) {
-        mk.setL2PrefetchPages(pages);
-        System.out.printf("decode step, batch 1, context 512, L2 prefetch %d pages: megakernel %.0f us%n", pages,
+      for (int pages : new int[] {1, 2, 3, 4, 12}) {
+        mk.setPagesInFlight(pages);
+        System.out.printf("decode step, batch 1, context 512, %d page copies in flight: megakernel %.0f us%n", pages,
             medianStepMicros(mk, 1, 512, 200));
       }
       System.out.printf("weights: %.2f GB (the megakernel's tiled copy: %.2f GB)%n", mk.cuda().weightBytes() / 1e9,

@@ -17,4 +17,13 @@ class MegakernelOptionsTest {
       assertTrue(e.getMessage().contains("maxRows") && e.getMessage().contains(String.valueOf(bad)), e.getMessage());
     }
   }
+
+  @Test
+  void pageCopiesInFlightDefaultToTwoAndMustBePositive() {
+    assertEquals(2, MegakernelOptions.defaults().pagesInFlight());
+    assertEquals(12, MegakernelOptions.defaults().withPagesInFlight(12).pagesInFlight());
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> MegakernelOptions.defaults().withPagesInFlight(0));
+    assertTrue(e.getMessage().contains("pagesInFlight") && e.getMessage().contains("0"), e.getMessage());
+  }
 }
