@@ -85,8 +85,8 @@ struct PageCursor {
 
 // Pages move into the ring as slots free up, with at most `in_flight` copies outstanding: the next copy
 // waits for both a free slot and the landing of the copy `in_flight` pages back. Unlanded copies delay
-// every later memory operation of the SM: an instruction's release fence (mk_kernel.cuh) waited up to
-// ~5 us behind a ring of page copies, while 2-3 copies per SM already keep HBM near its rate
+// the SM's other memory operations: an instruction's release fence (mk_kernel.cuh) waited up to ~5 us
+// behind a ring of page copies, while 2-3 copies per SM already keep HBM near its rate
 // (docs/perf/megakernel.md). With timing on (`timing`: the block's records), the loader adds to each
 // instruction's kRingFullNs the time it waited for a free page before copying that instruction's pages:
 // the ring held landed pages the consumers had not taken, so the block's HBM stream stood still but for
