@@ -16,11 +16,10 @@
 // Warps: kBatchWarps "row groups" split the batch (kNTiles blocks of 8 rows each); the kTileWarps warps
 // of a row group split the group's tiles. Each output is summed over K in ascending order, as the graph
 // path's GEMMs sum their k16 steps, in the graph path's split-K pieces up to 64 rows (MmaShape::kSplitSums)
-// and in one piece above. A row group stages only its
-// own rows of each slice, one bulk copy (contiguous in the slice layout) completing on the row group's
-// mbarrier, kActivationStages slices deep, and synchronises only its own warps (a named barrier, or
-// __syncwarp for a row group of one warp): no block barrier inside an instruction, so the warps drift
-// apart by up to the ring's depth.
+// and in one piece above. A row group stages only its own rows of each slice, one bulk copy (contiguous in
+// the slice layout) completing on the row group's mbarrier, kActivationStages slices deep, and
+// synchronises only its own warps (a named barrier, or __syncwarp for a row group of one warp): no block
+// barrier inside an instruction, so the warps drift apart by up to the ring's depth.
 #pragma once
 #include "../gemm.cuh"  // gemm::ldmatrix_x2/_x4, gemm::mma_bf16 (fragment layouts documented there)
 #include "mk_norm.cuh"

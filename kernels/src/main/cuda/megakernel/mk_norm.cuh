@@ -1,6 +1,6 @@
 // The NORM instructions of buckets above kMaxCoreRows: the RMSNorm of one batch row into m.normed (in the
-// slice layout, ActivationLayout), once, for all the tensor-core matvec instructions that read it (QKV after NORM_ATTENTION, GATE_UP after
-// NORM_MLP, LM_HEAD after NORM_FINAL). The CUDA-core path computes the norm while staging instead, which
+// slice layout, ActivationLayout), once, for all the tensor-core matvec instructions that read it (QKV
+// after NORM_ATTENTION, GATE_UP after NORM_MLP, LM_HEAD after NORM_FINAL). The CUDA-core path computes the norm while staging instead, which
 // at 256 rows would read the whole fp32 residual (2 MB for hidden 2048) on every SM.
 //
 // Arithmetic as stage_normed and layer_rmsnorm: each thread sums its float4s k4 = tid, tid + 256, ...,

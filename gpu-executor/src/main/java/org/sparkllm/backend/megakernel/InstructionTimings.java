@@ -12,8 +12,7 @@ import java.util.Map;
  * when the inputs are staged, when the last tile is computed and after the signal; then the nanoseconds
  * spent waiting for weight pages and in epilogues; then the nanoseconds the loader warp waited for a free ring
  * page before copying the instruction's weights (the ring held pages not yet taken: the block fetched nothing
- * new but its last few copies in flight). An
- * instruction's time splits into
+ * new but its last few copies in flight). An instruction's time splits into
  * <ul>
  *   <li>dependency wait: start to ready;
  *   <li>staging: ready to staged (the activations into shared memory, RMSNorm included);

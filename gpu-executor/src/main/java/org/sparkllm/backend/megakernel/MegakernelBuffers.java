@@ -1,5 +1,6 @@
 package org.sparkllm.backend.megakernel;
 
+import java.util.Arrays;
 import java.util.List;
 import org.sparkllm.cuda.CudaContext;
 import org.sparkllm.cuda.DeviceBuffer;
@@ -43,7 +44,7 @@ final class MegakernelBuffers implements AutoCloseable {
 
   /** Device bytes the buffers of a model, SM count and row capacity take. */
   static long bytes(ModelDims d, int blocks, int rows) {
-    return java.util.Arrays.stream(sizes(d, blocks, rows)).sum();
+    return Arrays.stream(sizes(d, blocks, rows)).sum();
   }
 
   /** Sizes in the order the constructor allocates them. */

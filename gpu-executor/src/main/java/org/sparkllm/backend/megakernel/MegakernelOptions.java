@@ -12,8 +12,8 @@ package org.sparkllm.backend.megakernel;
 public record MegakernelOptions(double watchdogMillis, boolean timing, int pagesInFlight, int maxRows) {
   /**
    * Default copies in flight per SM: 2. Copies that have not landed delay the SM's other memory operations,
-   * the release fence of every instruction first, while two per SM keep HBM near its rate; on an H100 at
-   * batch 1 a cap of 2 took ~40-60 µs off a ~1,200 µs step against the ring's 12 (docs/perf/megakernel.md).
+   * the release fence of every instruction first, while two per SM keep HBM near its rate: on an H100 at
+   * batch 1, 1 / 2 / 3 / 4 / 12 copies gave 1,218 / 1,134 / 1,150 / 1,176 / 1,204 µs (docs/perf/megakernel.md).
    */
   public static final int DEFAULT_PAGES_IN_FLIGHT = 2;
   /** The largest bucket the kernel is built for. */
