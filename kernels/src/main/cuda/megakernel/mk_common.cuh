@@ -27,11 +27,12 @@ constexpr int kWarpRows = kTileRows / kConsumerWarps;
 constexpr int kPageColumns = 512;
 constexpr int kStepColumns = 32 * 8;  // one 16-byte vector per lane
 constexpr int kPageBytes = kTileRows * kPageColumns * 2;
-constexpr int kWords = 16;
+constexpr int kWords = 20;
 constexpr int kMaxHeads = 4;
 constexpr int kMaxHalfDim = 64;  // head_dim <= 128 (ModelDims.java)
 constexpr int kMaxSplits = 32;
 constexpr int kMaxPages = 12;
+constexpr int kMaxPieces = 8;  // K pieces of a tensor-core O_PROJ or DOWN (StreamBuilder.MAX_PIECES)
 constexpr int kHeaderBytes = 1024;
 constexpr int kScratchBytes = 17 * 1024;
 constexpr int kActivationOffset = kHeaderBytes + kScratchBytes;
@@ -71,12 +72,14 @@ __device__ __forceinline__ bool is_norm(int op) { return op >= kNormAttention &&
 // Where logical 16-byte chunk `chunk` of row `row` of a page is stored (mk_retile).
 __device__ __forceinline__ int swizzled_chunk(int chunk, int row) { return chunk ^ (row & 7); }
 
-// Instruction.java's 16 words.
+// Instruction.java's 20 words. A matvec streams pages [first_chunk, first_chunk + chunk_count) of each of its
+// tiles; a tensor-core O_PROJ or DOWN stores its sums over them as K piece `piece` (Model.residual_partial),
+// which the next norm adds to the residual, `pieces` of them, in piece order.
 struct Instruction {
   int op, layer, first_tile, tile_count, row, kv_head, head_begin, head_count, split, splits, wait, wait_count,
-      signal, arrive, arrive_count, partial;
+      signal, arrive, arrive_count, partial, first_chunk, chunk_count, piece, pieces;
 };
-static_assert(sizeof(Instruction) == kWords * 4, "16 words");
+static_assert(sizeof(Instruction) == kWords * 4 && kWords % 4 == 0, "whole 16-byte words");
 
 // One layer's weights (tiled copies for the matrices) and its vAttention K and V tensors.
 struct Layer {
@@ -111,6 +114,7 @@ struct Model {
   float* lm_partial_value;        // [LM-head instructions][kMaxStepRows]
   int* lm_partial_index;
   __nv_bfloat16* normed;          // [rows][hidden]: NORM's output, the input of QKV, GATE_UP, LM_HEAD (R > 8)
+  float* residual_partial;        // [kMaxPieces][rows][hidden]: O_PROJ's or DOWN's K pieces, for NORM (R > 8)
 };
 
 // Per-step inputs, uploaded by the host before each launch (MegakernelStep.java).

@@ -8,11 +8,11 @@
 namespace mk {
 
 __device__ __forceinline__ Instruction load_instruction(const int* program, int index) {
-  const int4* p = reinterpret_cast<const int4*>(program) + 4 * index;
+  const int4* p = reinterpret_cast<const int4*>(program) + kWords / 4 * index;
   Instruction in;
   int4* out = reinterpret_cast<int4*>(&in);
 #pragma unroll
-  for (int i = 0; i < 4; ++i) out[i] = __ldg(p + i);
+  for (int i = 0; i < kWords / 4; ++i) out[i] = __ldg(p + i);
   return in;
 }
 
@@ -37,8 +37,9 @@ __device__ __forceinline__ unsigned page_columns(int columns, int chunk) {
 
 // Walks the weight pages of a block's stream in the order the consumers read them: instructions in stream
 // order (attention and norm instructions have no pages); within one, its tiles in groups of `group`
-// (tile_group), and for each group the chunks in column order, each chunk's pages tile by tile. With
-// groups of one tile (R <= 8) that is tile after tile, each tile's pages in column order.
+// (tile_group), and for each group its chunks [first_chunk, first_chunk + chunk_count) in column order,
+// each chunk's pages tile by tile. With groups of one tile (R <= 8) that is tile after tile, each tile's
+// pages in column order.
 struct PageCursor {
   const int* program;
   int next;  // next instruction to open
@@ -50,7 +51,7 @@ struct PageCursor {
   unsigned long long* timing = nullptr;
   int start = next;
   const __nv_bfloat16* weights = nullptr;  // tile 0 of the open instruction
-  int columns = 0, chunks = 0, tiles = 0;
+  int columns = 0, first_chunk = 0, end_chunk = 0, tiles = 0;
   int group_start = 0, chunk = 0, tile = 0;  // the next page: tile group_start + tile, chunk `chunk`
 
   // The open instruction's loader timing word (timing on only).
@@ -66,16 +67,18 @@ struct PageCursor {
       if (timing != nullptr) ring_full_ns() = 0;
       if (in.op == kAttention || is_norm(in.op)) continue;
       weights = instruction_weights(in, *m, columns) + (size_t)in.first_tile * kTileRows * columns;
-      chunks = (columns + kPageColumns - 1) / kPageColumns;
+      first_chunk = in.first_chunk;
+      end_chunk = in.first_chunk + in.chunk_count;
       tiles = in.tile_count;
-      group_start = chunk = tile = 0;
+      group_start = tile = 0;
+      chunk = first_chunk;
     }
     src = weights + (size_t)(group_start + tile) * kTileRows * columns + (size_t)chunk * kTileRows * kPageColumns;
     bytes = kTileRows * page_columns(columns, chunk) * 2;
     if (++tile == min(group, tiles - group_start)) {
       tile = 0;
-      if (++chunk == chunks) {
-        chunk = 0;
+      if (++chunk == end_chunk) {
+        chunk = first_chunk;
         group_start += group;
       }
     }

@@ -7,11 +7,16 @@
 // 2j + 1: exactly a RoPE pair or a gate/up pair (TileLayout), and every epilogue works on a pair in one
 // thread, without shuffles. The permutation keeps each ldmatrix phase on 8 distinct bank groups.
 //
-// Order: an instruction's tiles go in groups of kTiles (tile_group); for each group the K chunks (512
+// Order: an instruction's tiles go in groups of kTiles (tile_group); for each group its K chunks (512
 // columns, one page per tile) go in column order, and for each chunk the group's pages are all held
 // while the chunk's activations pass through shared memory in slices [rows][kSliceColumns] (the input's
 // own slice layout, ActivationLayout). One staged slice serves kTiles tiles. The loader streams pages in
 // the same order (PageCursor, groups of kTiles).
+//
+// Every SM stages the whole input again for each of its tile groups, so a matrix with few output tiles
+// per SM (O_PROJ and DOWN: hidden rows) would stage several times its own weight bytes. Their
+// instructions take a K piece instead (StreamBuilder: some of the chunks, for about kTiles tiles) and
+// store fp32 sums, which the next NORM adds to the residual in piece order.
 //
 // Warps: kBatchWarps "row groups" split the batch (kNTiles blocks of 8 rows each); the kTileWarps warps
 // of a row group split the group's tiles. Each output is summed over K in ascending order, as the graph
@@ -105,10 +110,13 @@ __device__ __forceinline__ void epilogue_pair(const Context& c, const Instructio
       return;
     }
     case kOProj:
-    case kDown:
-      // One addition per element and phase: deterministic, as on CUDA cores. hidden is a multiple of 64.
-      atomicAdd(reinterpret_cast<float2*>(m.residual + (size_t)b * m.hidden + row), make_float2(v0, v1));
+    case kDown: {
+      // This K piece's sums; the next NORM adds the pieces to the residual in order (mk_norm.cuh), so the
+      // result does not depend on which SM finished first.
+      const size_t at = ((size_t)in.piece * c.layout.rows + b) * m.hidden + row;
+      *reinterpret_cast<float2*>(m.residual_partial + at) = make_float2(v0, v1);
       return;
+    }
     case kGateUp:  // gate j in row 2j, up j in row 2j + 1
       m.mlp[c.layout.index(b, row / 2, (int)m.intermediate)] = __float2bfloat16_rn(silu(v0) * v1);
       return;
@@ -136,7 +144,6 @@ class MmaMatvec {
       : c_(c), in_(in), lane_(threadIdx.x & 31), wb_((threadIdx.x >> 5) % S::kBatchWarps),
         wt_((threadIdx.x >> 5) / S::kBatchWarps) {
     instruction_weights(in, *c.m, columns_);  // the loader streams the weights; the consumers need the width
-    chunks_ = (columns_ + kPageColumns - 1) / kPageColumns;
     input_ = mma_input(in, *c.m);
   }
 
@@ -150,11 +157,11 @@ class MmaMatvec {
     // The inputs were written by other SMs in this launch: see mk_sync.cuh (async proxy).
     if (issuer()) proxy_fence_global();
     // Slices 0..kStages-2 in flight; slice q + kStages - 1 is issued once slice q has landed.
-    Slice ahead{0, 0, 0};
+    Slice ahead{0, in_.first_chunk, 0};
     unsigned issued = c_.staged;
 #pragma unroll
     for (int i = 0; i < kStages - 1; ++i) stage_next(ahead, issued);
-    Slice slice{0, 0, 0};
+    Slice slice{0, in_.first_chunk, 0};
     for (int q = 0;; ++q) {
       wait_staged(c_.staged + q);  // slice q of the row group
       group_sync();  // every warp of the row group is done with slice q - 1
@@ -198,7 +205,7 @@ class MmaMatvec {
   const Instruction& in_;
   const int lane_, wb_, wt_;  // row group, and this warp's place among the row group's warps
   const __nv_bfloat16* input_;
-  int columns_, chunks_;
+  int columns_;
 
   // This thread's running argmax of the batch rows of n-tile j, column 2q + e (LM head).
   __device__ Best& best(int j, int e) const { return best_slot(j, e, threadIdx.x); }
@@ -233,8 +240,8 @@ class MmaMatvec {
     const int width = (int)page_columns(columns_, s.chunk);
     if (++s.part * S::kSliceColumns < width) return true;
     s.part = 0;
-    if (++s.chunk < chunks_) return true;
-    s.chunk = 0;
+    if (++s.chunk < in_.first_chunk + in_.chunk_count) return true;
+    s.chunk = in_.first_chunk;
     return ++s.group * S::kTiles < in_.tile_count;
   }
 

@@ -6,7 +6,10 @@
 // Arithmetic as stage_normed and layer_rmsnorm: each thread sums its float4s k4 = tid, tid + 256, ...,
 // the warps reduce with xor shuffles and the warp sums are added in warp order, so inv_rms is the graph
 // path's to the bit; out = bf16(w * (x * inv_rms)). Layer 0's NORM_ATTENTION reads the embedding row of the
-// token and seeds the fp32 residual with it, which O_PROJ and DOWN then add to.
+// token and seeds the fp32 residual with it. Every other NORM first adds the K pieces the phase before it
+// stored (O_PROJ or DOWN, in.pieces of them): x = residual + (((piece 0 + piece 1) + ...), which it stores
+// back as the new residual; the pieces are the graph path's split-K partials where the counts agree, and
+// the graph's reduce adds them in the same order.
 #pragma once
 #include "mk_matvec.cuh"
 
@@ -29,11 +32,24 @@ __device__ void run_norm(Context& c, const Instruction& in) {
   const uint2* embedding = reinterpret_cast<const uint2*>(m.embedding + (size_t)c.step->tokens[b] * K);
   float4* residual = reinterpret_cast<float4*>(m.residual + (size_t)b * K);
 
+  const float4* pieces = reinterpret_cast<const float4*>(m.residual_partial + (size_t)b * K);
+  const size_t piece_stride = (size_t)c.layout.rows * V;  // float4s from one piece to the next
   auto load4 = [&](int k4) -> float4 {
-    if (!from_embedding) return __ldcg(residual + k4);  // written by other SMs in this launch
-    const float4 v = bf16x4_to_float4(__ldg(embedding + k4));
-    residual[k4] = v;
-    return v;
+    if (from_embedding) {
+      const float4 v = bf16x4_to_float4(__ldg(embedding + k4));
+      residual[k4] = v;
+      return v;
+    }
+    float4 x = __ldcg(residual + k4);  // written by other SMs in this launch, as the pieces are
+    if (in.pieces == 0) return x;
+    float4 sum = __ldcg(pieces + k4);
+    for (int p = 1; p < in.pieces; ++p) {
+      const float4 v = __ldcg(pieces + p * piece_stride + k4);
+      sum = make_float4(sum.x + v.x, sum.y + v.y, sum.z + v.z, sum.w + v.w);
+    }
+    x = make_float4(x.x + sum.x, x.y + sum.y, x.z + sum.z, x.w + sum.w);
+    residual[k4] = x;
+    return x;
   };
   auto add_squares = [](float& sum, float4 v) { sum += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w; };
 
@@ -65,8 +81,8 @@ __device__ void run_norm(Context& c, const Instruction& in) {
     if (k4 < V) store_normed(out(k4), 0, kept[j], __ldg(w4 + k4), inv, true);
   }
   for (int k4 = tid + kNormKept * kConsumerThreads; k4 < V; k4 += kConsumerThreads) {
-    store_normed(out(k4), 0, from_embedding ? bf16x4_to_float4(__ldg(embedding + k4)) : __ldcg(residual + k4),
-                 __ldg(w4 + k4), inv, true);
+    // The first pass stored this thread's residual elements (seeded or with the pieces added).
+    store_normed(out(k4), 0, __ldcg(residual + k4), __ldg(w4 + k4), inv, true);
   }
 }
 

@@ -23,6 +23,7 @@ final class MegakernelBuffers implements AutoCloseable {
   final DeviceBuffer lmPartialValue; // fp32 [blocks][MAX_ROWS]
   final DeviceBuffer lmPartialIndex; // int [blocks][MAX_ROWS]
   final DeviceBuffer normed; // bf16 [rows][hidden]: the NORM phases' output (tensor-core buckets)
+  final DeviceBuffer residualPartial; // fp32 [MAX_PIECES][rows][hidden]: O_PROJ's or DOWN's K pieces (same)
 
   /** @param rows the largest bucket's rows: every bucket reads and writes all of its rows, padding included */
   MegakernelBuffers(CudaContext context, ModelDims d, int blocks, int rows) {
@@ -40,6 +41,7 @@ final class MegakernelBuffers implements AutoCloseable {
     lmPartialValue = context.allocate(size[7]);
     lmPartialIndex = context.allocate(size[8]);
     normed = context.allocate(size[9]);
+    residualPartial = context.allocate(size[10]);
   }
 
   /** Device bytes the buffers of a model, SM count and row capacity take. */
@@ -52,12 +54,12 @@ final class MegakernelBuffers implements AutoCloseable {
     long partials = r * d.heads() * StreamBuilder.MAX_SPLITS;
     return new long[] {4 * r * d.hidden(), 2 * r * d.qDim(), 2 * r * d.qDim(), 2 * r * d.intermediate(),
         4 * r * d.vocab(), 4 * partials * d.headDim(), 8 * partials, 4L * MAX_ROWS * blocks, 4L * MAX_ROWS * blocks,
-        2 * r * d.hidden()};
+        2 * r * d.hidden(), 4L * StreamBuilder.MAX_PIECES * r * d.hidden()};
   }
 
   @Override
   public void close() {
     List.of(residual, query, attention, mlp, logits, attentionPartialO, attentionPartialMl, lmPartialValue,
-        lmPartialIndex, normed).forEach(DeviceBuffer::close);
+        lmPartialIndex, normed, residualPartial).forEach(DeviceBuffer::close);
   }
 }

@@ -14,7 +14,10 @@ import org.sparkllm.backend.cuda.GemmKernels;
  * split and one share each (large batches), an instruction serves two rows, one per half of the block,
  * which would otherwise idle. Buckets above
  * {@link #MAX_CUDA_CORE_ROWS} rows (tensor cores) get a norm phase of one instruction per row before
- * QKV, GATE_UP and the LM head, which then wait for it instead of the phase before.
+ * QKV, GATE_UP and the LM head, which then wait for it instead of the phase before. There O_PROJ and
+ * DOWN, whose few output tiles would leave each SM staging the whole input for one or two tiles, are cut
+ * into K pieces ({@link #pieces}): each SM sums about a tile group's worth of tiles over one piece of K and
+ * stores fp32 sums, which the next norm adds to the residual in piece order.
  *
  * <p>Where the CUDA-graph path sums in an order of its own choosing, the streams tell the kernel to sum in
  * the same order, so that the two agree to the bit where nothing else differs: each matvec instruction
@@ -28,6 +31,8 @@ public final class StreamBuilder {
   public static final int MAX_SPLITS = AttentionKernels.MAX_SPLITS;
   /** The largest bucket whose matvecs run on CUDA cores, normalising while they stage (mk_common.cuh). */
   public static final int MAX_CUDA_CORE_ROWS = 8;
+  /** Most K pieces of a tensor-core O_PROJ or DOWN: the depth of the pieces' buffer (kMaxPieces, mk_common.cuh). */
+  public static final int MAX_PIECES = 8;
 
   private final ModelDims dims;
   private final int blocks;
@@ -101,17 +106,20 @@ public final class StreamBuilder {
     return parts >= 1 && k % (parts * cut) == 0 ? parts : 1;
   }
 
+  /** A phase's counter, and (O_PROJ, DOWN) the K pieces it stores for the next norm to add. */
+  private record Phase(int done, int pieces) {}
+
   private InstructionStreams build() {
     int layers = dims.layers();
     int shares = shares(dims, blocks, rows);
     int contextSplits = contextSplits(dims, blocks, rows);
-    int previousDown = -1;
+    Phase previousDown = new Phase(-1, 0);
     for (int l = 0; l < layers; l++) {
       int[] qkvDone = qkv(l, norm(Opcode.NORM_ATTENTION, l, previousDown));
       int attentionDone = attention(l, qkvDone, shares, contextSplits);
-      int oDone = matvecPhase(Opcode.O_PROJ, l, attentionDone);
-      int gateUpDone = matvecPhase(Opcode.GATE_UP, l, norm(Opcode.NORM_MLP, l, oDone));
-      previousDown = matvecPhase(Opcode.DOWN, l, gateUpDone);
+      Phase o = residualPhase(Opcode.O_PROJ, l, attentionDone);
+      int gateUpDone = matvecPhase(Opcode.GATE_UP, l, norm(Opcode.NORM_MLP, l, o));
+      previousDown = residualPhase(Opcode.DOWN, l, gateUpDone);
     }
     int lmPartials = lmHead(norm(Opcode.NORM_FINAL, 0, previousDown));
     int[] perStep = producers.stream().mapToInt(Integer::intValue).toArray();
@@ -154,8 +162,8 @@ public final class StreamBuilder {
       while (from < to) {
         int group = from / perGroup;
         int end = Math.min(to, (group + 1) * perGroup);
-        add(b, Instruction.matvec(Opcode.QKV, layer, from, end - from, kParts(Matrix.QKV), wait,
-            waitCount, done[group]));
+        add(b, Instruction.matvec(Opcode.QKV, layer, from, end - from, 0, chunks(Matrix.QKV), 0, kParts(Matrix.QKV),
+            wait, waitCount, done[group]));
         from = end;
       }
     }
@@ -163,17 +171,18 @@ public final class StreamBuilder {
   }
 
   /**
-   * One norm instruction per row, dealt round-robin, all waiting for {@code wait}; returns the counter the
-   * next matvec phase waits for: the norms' own, or {@code wait} itself when the bucket has no norm phase.
+   * One norm instruction per row, dealt round-robin, all waiting for {@code before}, each adding its K pieces
+   * first; returns the counter the next matvec phase waits for: the norms' own, or {@code before}'s itself
+   * when the bucket has no norm phase.
    */
-  private int norm(Opcode op, int layer, int wait) {
+  private int norm(Opcode op, int layer, Phase before) {
     if (rows <= MAX_CUDA_CORE_ROWS) {
-      return wait;
+      return before.done();
     }
     int done = counter();
-    int waitCount = waitCount(wait);
+    int waitCount = waitCount(before.done());
     for (int row = 0; row < rows; row++) {
-      add(row % blocks, Instruction.norm(op, layer, row, wait, waitCount, done));
+      add(row % blocks, Instruction.norm(op, layer, row, before.pieces(), before.done(), waitCount, done));
     }
     return done;
   }
@@ -207,6 +216,11 @@ public final class StreamBuilder {
     return done;
   }
 
+  /** K chunks of a matrix: pages per tile. */
+  private int chunks(Matrix m) {
+    return TileLayout.pagesPerTile(m.columns(dims));
+  }
+
   private int matvecPhase(Opcode op, int layer, int wait) {
     int done = counter();
     int tiles = TileLayout.tiles(op.matrix().rows(dims));
@@ -215,11 +229,70 @@ public final class StreamBuilder {
       int from = (int) first(b, tiles);
       int to = (int) first(b + 1, tiles);
       if (to > from) {
-        add(b, Instruction.matvec(op, layer, from, to - from, kParts(op.matrix()), wait, waitCount,
-            done));
+        add(b, Instruction.matvec(op, layer, from, to - from, 0, chunks(op.matrix()), 0, kParts(op.matrix()), wait,
+            waitCount, done));
       }
     }
     return done;
+  }
+
+  /**
+   * O_PROJ or DOWN, which add to the residual. CUDA-core buckets: one matvec phase that adds directly. Tensor
+   * cores: {@link #pieces} K pieces, piece p taking chunks [p · C/P, (p + 1) · C/P) on blocks
+   * [p · B/P, (p + 1) · B/P), its tiles dealt over them in runs; each instruction stores piece p of its tiles'
+   * sums. One piece sums K as the graph path does (its K parts); more sum each piece in one part.
+   */
+  private Phase residualPhase(Opcode op, int layer, int wait) {
+    int pieces = rows <= MAX_CUDA_CORE_ROWS ? 1 : pieces(op.matrix());
+    if (pieces == 1) {
+      return new Phase(matvecPhase(op, layer, wait), 1);
+    }
+    int done = counter();
+    int tiles = TileLayout.tiles(op.matrix().rows(dims));
+    int chunksPerPiece = chunks(op.matrix()) / pieces;
+    int blocksPerPiece = blocks / pieces;
+    int waitCount = waitCount(wait);
+    for (int p = 0; p < pieces; p++) {
+      for (int i = 0; i < blocksPerPiece; i++) {
+        int from = (int) ((long) i * tiles / blocksPerPiece);
+        int to = (int) ((long) (i + 1) * tiles / blocksPerPiece);
+        if (to > from) {
+          add(p * blocksPerPiece + i, Instruction.matvec(op, layer, from, to - from, p * chunksPerPiece,
+              chunksPerPiece, p, 1, wait, waitCount, done));
+        }
+      }
+    }
+    return new Phase(done, pieces);
+  }
+
+  /**
+   * K pieces for a tensor-core matrix that adds to the residual: the count P (dividing both the chunks and the
+   * blocks, so every piece has whole pages and as many blocks, at most {@link #MAX_PIECES}) that moves the
+   * fewest bytes per SM and batch row: the input it stages (a tile group's pass over its piece's columns, once
+   * per group of its run) and the fp32 pieces stored and read back by the norms.
+   */
+  private int pieces(Matrix m) {
+    int tiles = TileLayout.tiles(m.rows(dims));
+    int chunks = chunks(m);
+    int best = 1;
+    long bestBytes = Long.MAX_VALUE;
+    for (int p = 1; p <= MAX_PIECES; p++) {
+      if (chunks % p != 0 || blocks % p != 0) {
+        continue;
+      }
+      int run = ceilDiv(tiles, blocks / p);
+      long staged = 2L * ceilDiv(run, SharedMemoryPlan.TENSOR_CORE_TILE_GROUP) * (chunks / p) * TileLayout.PAGE_COLUMNS;
+      long stored = 8L * p * m.rows(dims) / blocks;
+      if (staged + stored < bestBytes) {
+        best = p;
+        bestBytes = staged + stored;
+      }
+    }
+    return best;
+  }
+
+  private static int ceilDiv(int a, int b) {
+    return (a + b - 1) / b;
   }
 
   /**
@@ -241,8 +314,8 @@ public final class StreamBuilder {
     int waitCount = waitCount(wait);
     for (int i = 0; i < runs.size(); i++) {
       int[] r = runs.get(i);
-      add(r[0], Instruction.matvec(Opcode.LM_HEAD, 0, r[1], r[2] - r[1], kParts(Matrix.LM_HEAD), wait,
-          waitCount, done)
+      add(r[0], Instruction.matvec(Opcode.LM_HEAD, 0, r[1], r[2] - r[1], 0, chunks(Matrix.LM_HEAD), 0,
+          kParts(Matrix.LM_HEAD), wait, waitCount, done)
           .withArrival(arrive, runs.size(), i));
     }
     producers.set(arrive, runs.size());

@@ -8,7 +8,8 @@ import java.util.List;
  * from the builder: the test's independent statement of which instructions conflict.
  */
 final class DataAccesses {
-  enum Buffer { RESIDUAL, NORMED, QUERY, KV, ATTENTION, MLP, LOGITS }
+  /** PIECES: the tensor-core O_PROJ's or DOWN's K pieces, piece p at columns [p · hidden, (p + 1) · hidden). */
+  enum Buffer { RESIDUAL, NORMED, QUERY, KV, ATTENTION, MLP, LOGITS, PIECES }
 
   /**
    * Rows [rowFrom, rowTo) × columns [from, to) of a buffer; {@code layer} separates the KV cache's
@@ -38,7 +39,11 @@ final class DataAccesses {
     switch (i.op()) {
       case NORM_ATTENTION, NORM_MLP, NORM_FINAL -> {
         boolean seeds = i.op() == Opcode.NORM_ATTENTION && i.layer() == 0; // from the embedding (mk_norm.cuh)
-        out.add(new Access(Buffer.RESIDUAL, -1, i.row(), i.row() + 1, 0, h, seeds));
+        if (i.pieces() > 0) { // adds the phase before's pieces to the residual
+          out.add(new Access(Buffer.PIECES, -1, i.row(), i.row() + 1, 0, i.pieces() * h, false));
+          out.add(new Access(Buffer.RESIDUAL, -1, i.row(), i.row() + 1, 0, h, false));
+        }
+        out.add(new Access(Buffer.RESIDUAL, -1, i.row(), i.row() + 1, 0, h, seeds || i.pieces() > 0));
         out.add(new Access(Buffer.NORMED, -1, i.row(), i.row() + 1, 0, h, true));
       }
       case QKV -> {
@@ -74,8 +79,12 @@ final class DataAccesses {
             ? new Access(Buffer.ATTENTION, -1, 0, rows, 0, d.qDim(), false)
             : new Access(Buffer.MLP, -1, 0, rows, 0, d.intermediate(), false));
         int to = Math.min(lastRow, h);
-        out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, false));
-        out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, true));
+        if (normPhases) { // stores its K piece; the next norm adds it
+          out.add(new Access(Buffer.PIECES, -1, 0, rows, i.piece() * h + firstRow, i.piece() * h + to, true));
+        } else {
+          out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, false));
+          out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, true));
+        }
       }
       case GATE_UP -> {
         out.add(normedInput);

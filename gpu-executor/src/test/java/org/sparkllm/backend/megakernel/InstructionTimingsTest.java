@@ -12,7 +12,7 @@ class InstructionTimingsTest {
 
   @Test
   void splitsEachInstructionIntoItsPhasesAndPadsNothingIntoTheTotals() {
-    Instruction qkv = Instruction.matvec(Opcode.QKV, 0, 0, 2, 1, -1, 0, 0);
+    Instruction qkv = Instruction.matvec(Opcode.QKV, 0, 0, 2, 0, 4, 0, 1, -1, 0, 0);
     Instruction attention = Instruction.attention(0, 0, 0, 0, 1, 0, 1, 1, 0, 1, 1, -1);
     // Block 0 runs QKV then attention, block 1 a second QKV; the stride (2) leaves block 1 a padding record.
     InstructionStreams streams = new InstructionStreams(StreamBuilderTest.TINY, 1,

@@ -117,7 +117,7 @@ class StreamBuilderTest {
 
   @ParameterizedTest
   @MethodSource("shapes")
-  void everyTileAttentionShareNormAndSampleIsComputedOncePerLayer(ModelDims d, int blocks, int rows) {
+  void everyPageAttentionShareNormAndSampleIsComputedOncePerLayer(ModelDims d, int blocks, int rows) {
     InstructionStreams s = StreamBuilder.build(d, blocks, rows);
     Map<String, Integer> seen = new HashMap<>();
     for (List<Instruction> stream : s.streams()) {
@@ -133,7 +133,9 @@ class StreamBuilderTest {
           }
         } else {
           for (int t = i.firstTile(); t < i.firstTile() + i.tileCount(); t++) {
-            seen.merge(i.layer() + " " + i.op() + " " + t, 1, Integer::sum);
+            for (int c = i.firstChunk(); c < i.firstChunk() + i.chunkCount(); c++) {
+              seen.merge(i.layer() + " " + i.op() + " tile " + t + " chunk " + c, 1, Integer::sum);
+            }
           }
         }
       }
@@ -148,7 +150,7 @@ class StreamBuilderTest {
       } else if (op == Opcode.SAMPLE) {
         perLayer = rows;
       } else {
-        perLayer = TileLayout.tiles(op.matrix().rows(d));
+        perLayer = TileLayout.tiles(op.matrix().rows(d)) * TileLayout.pagesPerTile(op.matrix().columns(d));
       }
       boolean once = op == Opcode.LM_HEAD || op == Opcode.NORM_FINAL || op == Opcode.SAMPLE;
       expected += once ? perLayer : perLayer * d.layers();
@@ -220,22 +222,62 @@ class StreamBuilderTest {
     }
   }
 
+  /** Units: weight pages for matvecs (at most one tile's pages of the phase apart), instructions otherwise. */
   @ParameterizedTest
   @MethodSource("shapes")
   void everyPhaseIsBalancedAcrossBlocksToOneTile(ModelDims d, int blocks, int rows) {
     InstructionStreams s = StreamBuilder.build(d, blocks, rows);
     Map<Integer, long[]> workPerPhase = new HashMap<>();
+    Map<Integer, Integer> tilePages = new HashMap<>();
     for (int b = 0; b < blocks; b++) {
       for (Instruction i : s.streams().get(b)) {
-        long work = i.op() == Opcode.ATTENTION ? 1 : i.tileCount();
+        boolean matvec = i.op().matrix() != null;
+        long work = matvec ? i.pages() : 1;
         workPerPhase.computeIfAbsent(i.phase(d.layers()), p -> new long[blocks])[b] += work;
+        tilePages.merge(i.phase(d.layers()), matvec ? i.chunkCount() : 1, Math::max);
       }
     }
     workPerPhase.forEach((phase, work) -> {
       long max = java.util.Arrays.stream(work).max().orElseThrow();
       long min = java.util.Arrays.stream(work).min().orElseThrow();
-      assertTrue(max - min <= 1, "phase " + phase + " gives blocks " + min + " to " + max + " units");
+      assertTrue(max - min <= tilePages.get(phase), "phase " + phase + " gives blocks " + min + " to " + max + " units");
     });
+  }
+
+  /**
+   * Tensor cores: O_PROJ and DOWN of the 1B shape in 4 K pieces on 132 SMs, each block summing 3 or 4 tiles
+   * over one piece (a quarter of the input staged, not all of it for one tile), and each norm after them
+   * adding exactly that many pieces; CUDA-core buckets and the other matrices sum all of K.
+   */
+  @Test
+  void tensorCoreResidualAddendsAreSummedInKPiecesThatTheNextNormAdds() {
+    for (int rows : new int[] {16, 64, 256}) {
+      InstructionStreams s = StreamBuilder.build(LLAMA_1B, 132, rows);
+      for (int b = 0; b < s.blocks(); b++) {
+        for (Instruction i : s.streams().get(b)) {
+          if (i.op() == Opcode.O_PROJ || i.op() == Opcode.DOWN) {
+            int chunks = TileLayout.pagesPerTile(i.op().matrix().columns(LLAMA_1B));
+            assertEquals(chunks / 4, i.chunkCount(), i.toString());
+            assertEquals(i.piece() * chunks / 4, i.firstChunk(), i.toString());
+            assertEquals(b / 33, i.piece(), "blocks of one piece are contiguous: " + i);
+            assertTrue(i.tileCount() == 3 || i.tileCount() == 4, i.toString());
+          } else if (i.op().matrix() != null) {
+            assertEquals(0, i.firstChunk());
+            assertEquals(TileLayout.pagesPerTile(i.op().matrix().columns(LLAMA_1B)), i.chunkCount());
+          } else if (i.op().isNorm()) {
+            boolean seeds = i.op() == Opcode.NORM_ATTENTION && i.layer() == 0;
+            assertEquals(seeds ? 0 : 4, i.pieces(), i.toString());
+          }
+        }
+      }
+    }
+    for (List<Instruction> stream : StreamBuilder.build(LLAMA_1B, 132, 8).streams()) {
+      for (Instruction i : stream) {
+        if (i.op().matrix() != null) {
+          assertEquals(TileLayout.pagesPerTile(i.op().matrix().columns(LLAMA_1B)), i.chunkCount(), i.toString());
+        }
+      }
+    }
   }
 
   @Test
@@ -326,7 +368,7 @@ class StreamBuilderTest {
       for (Instruction i : stream) {
         if (!dropped && i.op() == Opcode.DOWN && i.layer() == 1) {
           copy.add(new Instruction(i.op(), i.layer(), i.firstTile(), i.tileCount(), 0, 0, 0, 0, 0, 0, -1, 0,
-              i.signal(), -1, 0, 0));
+              i.signal(), -1, 0, 0, i.firstChunk(), i.chunkCount(), i.piece(), 0));
           dropped = true;
         } else {
           copy.add(i);
@@ -350,7 +392,7 @@ class StreamBuilderTest {
   }
 
   @Test
-  void encodingPutsOffsetsFirstThenSixteenWordsPerInstruction() {
+  void encodingPutsOffsetsFirstThenEveryWordOfEachInstruction() {
     InstructionStreams s = StreamBuilder.build(TINY, 3, 1);
     int[] image = s.encode();
     int header = s.headerInts();
@@ -366,6 +408,10 @@ class StreamBuilderTest {
         assertEquals(i.layer(), image[w + 1]);
         assertEquals(i.waitOn(), image[w + 10]);
         assertEquals(i.signal(), image[w + 12]);
+        assertEquals(i.firstChunk(), image[w + 16]);
+        assertEquals(i.chunkCount(), image[w + 17]);
+        assertEquals(i.piece(), image[w + 18]);
+        assertEquals(i.pieces(), image[w + 19]);
         at++;
       }
     }
