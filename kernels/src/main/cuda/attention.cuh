@@ -340,16 +340,9 @@ __device__ __forceinline__ void merge_state(float& m, float& l, float (&a)[N], f
   m = mx;
 }
 
-// One lane's part of flash decoding over keys [begin, end) of one KV head for H query heads (q scaled
-// by log2(e) / sqrt(D), 8 dims per lane): the lane group of a key holds LPK lanes; step `base` gives
-// this lane group keys base + u * KPS + first (u < U in flight). On return (m, l, acc) is the online
-// softmax state of the warp's keys, merged over its lane groups in a fixed order. kThroughL2 reads K/V
-// with ld.global.cg, for caches written earlier in the same launch (the megakernel); else through the
-// read-only path.
-template <int U, int H, int LPK, int KPS, bool kThroughL2>
-__device__ __forceinline__ void decode_key_range(const float (&q)[H][8], const char* k_base, const char* v_base,
-                                                 size_t key_bytes, int begin, int end, int first, float (&m)[H],
-                                                 float (&l)[H], float (&acc)[H][8]) {
+// The empty online-softmax state of H query heads.
+template <int H>
+__device__ __forceinline__ void clear_state(float (&m)[H], float (&l)[H], float (&acc)[H][8]) {
 #pragma unroll
   for (int j = 0; j < H; ++j) {
     m[j] = -INFINITY;
@@ -357,68 +350,65 @@ __device__ __forceinline__ void decode_key_range(const float (&q)[H][8], const c
 #pragma unroll
     for (int i = 0; i < 8; ++i) acc[j][i] = 0.f;
   }
-  for (int base = begin; base < end; base += U * KPS) {
-    uint4 kr[U], vr[U];
-    bool valid[U];
+}
+
+// One step of a lane group's flash decoding: folds U keys (their K and V 16-byte pieces; invalid keys are
+// masked) into the online-softmax state of H query heads (q scaled by log2(e) / sqrt(D), 8 dims per lane).
+template <int U, int H, int LPK>
+__device__ __forceinline__ void decode_keys(const float (&q)[H][8], const uint4 (&kr)[U], const uint4 (&vr)[U],
+                                            const bool (&valid)[U], float (&m)[H], float (&l)[H],
+                                            float (&acc)[H][8]) {
+  float s[U][H];
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int key = base + u * KPS + first;
-      valid[u] = key < end;
-      // Keys past the range re-read the range's last key (in bounds, cached) and are masked below.
-      const size_t off = (size_t)(valid[u] ? key : end - 1) * key_bytes;
-      const uint4* k = reinterpret_cast<const uint4*>(k_base + off);
-      const uint4* v = reinterpret_cast<const uint4*>(v_base + off);
-      kr[u] = kThroughL2 ? __ldcg(k) : __ldg(k);
-      vr[u] = kThroughL2 ? __ldcg(v) : __ldg(v);
-    }
-    float s[U][H];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      float kf[8];
-      bf16x8_to_float(kr[u], kf);
-#pragma unroll
-      for (int j = 0; j < H; ++j) {
-        float d = 0.f;
-#pragma unroll
-        for (int i = 0; i < 8; ++i) d = fmaf(q[j][i], kf[i], d);
-        s[u][j] = d;
-      }
-    }
-    // Dot products summed over the LPK lanes of a key (xor stays inside the aligned lane group).
-#pragma unroll
-    for (int off = 1; off < LPK; off <<= 1) {
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-#pragma unroll
-        for (int j = 0; j < H; ++j) s[u][j] += __shfl_xor_sync(0xffffffffu, s[u][j], off);
-      }
-    }
+  for (int u = 0; u < U; ++u) {
+    float kf[8];
+    bf16x8_to_float(kr[u], kf);
 #pragma unroll
     for (int j = 0; j < H; ++j) {
-      float mx = m[j];
+      float d = 0.f;
 #pragma unroll
-      for (int u = 0; u < U; ++u) {
-        if (!valid[u]) s[u][j] = -INFINITY;
-        mx = fmaxf(mx, s[u][j]);
-      }
-      const float b = mx == -INFINITY ? 0.f : mx;
-      const float corr = ex2(m[j] - b);
-      m[j] = mx;
-      l[j] *= corr;
-#pragma unroll
-      for (int i = 0; i < 8; ++i) acc[j][i] *= corr;
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const float p = ex2(s[u][j] - b);
-        l[j] += p;
-        float vf[8];
-        bf16x8_to_float(vr[u], vf);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) acc[j][i] = fmaf(p, vf[i], acc[j][i]);
-      }
+      for (int i = 0; i < 8; ++i) d = fmaf(q[j][i], kf[i], d);
+      s[u][j] = d;
     }
   }
-  // Merge the lane groups of the warp (lanes with the same li hold the same dims).
+  // Dot products summed over the LPK lanes of a key (xor stays inside the aligned lane group).
+#pragma unroll
+  for (int off = 1; off < LPK; off <<= 1) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+#pragma unroll
+      for (int j = 0; j < H; ++j) s[u][j] += __shfl_xor_sync(0xffffffffu, s[u][j], off);
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < H; ++j) {
+    float mx = m[j];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      if (!valid[u]) s[u][j] = -INFINITY;
+      mx = fmaxf(mx, s[u][j]);
+    }
+    const float b = mx == -INFINITY ? 0.f : mx;
+    const float corr = ex2(m[j] - b);
+    m[j] = mx;
+    l[j] *= corr;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[j][i] *= corr;
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const float p = ex2(s[u][j] - b);
+      l[j] += p;
+      float vf[8];
+      bf16x8_to_float(vr[u], vf);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) acc[j][i] = fmaf(p, vf[i], acc[j][i]);
+    }
+  }
+}
+
+// Merges the lane groups of a warp (lanes with the same li hold the same dims) in a fixed order.
+template <int H, int LPK>
+__device__ __forceinline__ void merge_lane_groups(float (&m)[H], float (&l)[H], float (&acc)[H][8]) {
 #pragma unroll
   for (int off = LPK; off < 32; off <<= 1) {
 #pragma unroll
@@ -431,6 +421,42 @@ __device__ __forceinline__ void decode_key_range(const float (&q)[H][8], const c
       merge_state<8>(m[j], l[j], acc[j], m2, l2, a2);
     }
   }
+}
+
+// The key a lane group takes as the u-th of the step at `base`, and whether it is in [.., end): keys past
+// the range re-read the range's last key (in bounds, cached) and are masked.
+template <int KPS>
+__device__ __forceinline__ int step_key(int base, int u, int first, int end, bool& valid) {
+  const int key = base + u * KPS + first;
+  valid = key < end;
+  return valid ? key : end - 1;
+}
+
+// One lane's part of flash decoding over keys [begin, end) of one KV head for H query heads (q scaled
+// by log2(e) / sqrt(D), 8 dims per lane): the lane group of a key holds LPK lanes; step `base` gives
+// this lane group keys base + u * KPS + first (u < U in flight). On return (m, l, acc) is the online
+// softmax state of the warp's keys, merged over its lane groups in a fixed order. kThroughL2 reads K/V
+// with ld.global.cg, for caches written earlier in the same launch (the megakernel); else through the
+// read-only path.
+template <int U, int H, int LPK, int KPS, bool kThroughL2>
+__device__ __forceinline__ void decode_key_range(const float (&q)[H][8], const char* k_base, const char* v_base,
+                                                 size_t key_bytes, int begin, int end, int first, float (&m)[H],
+                                                 float (&l)[H], float (&acc)[H][8]) {
+  clear_state<H>(m, l, acc);
+  for (int base = begin; base < end; base += U * KPS) {
+    uint4 kr[U], vr[U];
+    bool valid[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const size_t off = (size_t)step_key<KPS>(base, u, first, end, valid[u]) * key_bytes;
+      const uint4* k = reinterpret_cast<const uint4*>(k_base + off);
+      const uint4* v = reinterpret_cast<const uint4*>(v_base + off);
+      kr[u] = kThroughL2 ? __ldcg(k) : __ldg(k);
+      vr[u] = kThroughL2 ? __ldcg(v) : __ldg(v);
+    }
+    decode_keys<U, H, LPK>(q, kr, vr, valid, m, l, acc);
+  }
+  merge_lane_groups<H, LPK>(m, l, acc);
 }
 
 // wsO: [maxRows][nH][splits][D] floats, wsML: [maxRows][nH][splits][2] (max, sum),

@@ -17,10 +17,67 @@ constexpr int kHalfWarps = attn::Decode::kWarps;
 constexpr int kHalfThreads = kHalfWarps * 32;
 static_assert(kConsumerWarps == 2 * kHalfWarps && kMaxHeads == attn::Decode::kHeads, "two decode blocks");
 
+// Staged attention: the K/V pieces of two key steps per thread, double-buffered in the activation area.
+constexpr int kAttentionStageBytes = 2 * attn::Decode::kUnroll * 2 * 16 * kConsumerThreads;
+
+// Whether bucket R stages attention's keys: where the matvecs' activation buffers, idle during attention,
+// hold kAttentionStageBytes (tensor-core buckets of 32 rows and more: their many attention instructions of
+// a whole context each waited on one step's loads at a time, ~12 GB/s per SM on an H100 at 64 rows).
+template <int R>
+__host__ __device__ constexpr bool staged_attention() {
+  return R > kMaxCoreRows && kActivationStages * R * slice_columns(R) * 2 >= kAttentionStageBytes;
+}
+
+// decode_key_range's steps in its order and arithmetic, with the next step's K/V pieces copied into shared
+// memory (cp.async through L2, 16 bytes per lane and key) while this step computes, so two steps' loads are
+// in flight rather than one. Each thread reads back only its own copies: no barrier.
+template <int U, int H, int LPK, int KPS>
+__device__ void staged_key_range(const float (&q)[H][8], const char* k_base, const char* v_base, size_t key_bytes,
+                                 int begin, int end, int first, float (&m)[H], float (&l)[H], float (&acc)[H][8],
+                                 uint8_t* smem) {
+  static_assert(2 * U * 2 * 16 * kConsumerThreads == kAttentionStageBytes, "two steps of K and V per thread");
+  // [buffer][u][K or V] slots of 16 bytes, consecutive threads' slots adjacent (conflict-free).
+  uint4* const stage = reinterpret_cast<uint4*>(activations(smem)) + threadIdx.x;
+  auto slot = [&](int buffer, int u, int kv) { return stage + ((buffer * U + u) * 2 + kv) * kConsumerThreads; };
+  auto issue = [&](int base, int buffer) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      bool valid;
+      const size_t off = (size_t)attn::step_key<KPS>(base, u, first, end, valid) * key_bytes;
+      attn::cp_async16(attn::smem_addr(slot(buffer, u, 0)), k_base + off, true);
+      attn::cp_async16(attn::smem_addr(slot(buffer, u, 1)), v_base + off, true);
+    }
+    attn::cp_async_commit();
+  };
+  attn::clear_state<H>(m, l, acc);
+  constexpr int kStep = U * KPS;
+  if (begin < end) issue(begin, 0);
+  int buffer = 0;
+  for (int base = begin; base < end; base += kStep, buffer ^= 1) {
+    if (base + kStep < end) {
+      issue(base + kStep, buffer ^ 1);
+      attn::cp_async_wait<1>();
+    } else {
+      attn::cp_async_wait<0>();
+    }
+    uint4 kr[U], vr[U];
+    bool valid[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      attn::step_key<KPS>(base, u, first, end, valid[u]);
+      kr[u] = *slot(buffer, u, 0);
+      vr[u] = *slot(buffer, u, 1);
+    }
+    attn::decode_keys<U, H, LPK>(q, kr, vr, valid, m, l, acc);
+  }
+  proxy_fence_shared();  // the next matvec's bulk copies write these bytes
+  attn::merge_lane_groups<H, LPK>(m, l, acc);
+}
+
 // One round: each half of the block computes one context split of batch row b (keys [begin, end) of split
 // `split`; none when the range is empty) and writes its fp32 partials (unnormalised o, max, sum), merged over
 // the half's warps in their order.
-template <int D>
+template <int D, bool kStaged>
 __device__ void attention_round(Context& c, const Instruction& in, int b, int split, int begin, int end) {
   constexpr int LPK = D / 8;          // lanes per key: 8 dims each
   constexpr int KPW = 32 / LPK;       // keys per warp per step
@@ -56,8 +113,13 @@ __device__ void attention_round(Context& c, const Instruction& in, int b, int sp
     const char* v_base = reinterpret_cast<const char*>(l.v_cache) + slot_offset;
     float acc[kMaxHeads][8], mx[kMaxHeads], sum[kMaxHeads];
     // Through L2: this step's K/V were appended by other SMs in this launch.
-    attn::decode_key_range<U, kMaxHeads, LPK, KPS, true>(q, k_base, v_base, key_bytes, begin, end,
-                                                         (warp % kHalfWarps) * KPW + lg, mx, sum, acc);
+    const int first = (warp % kHalfWarps) * KPW + lg;
+    if constexpr (kStaged) {
+      staged_key_range<U, kMaxHeads, LPK, KPS>(q, k_base, v_base, key_bytes, begin, end, first, mx, sum, acc, c.smem);
+    } else {
+      attn::decode_key_range<U, kMaxHeads, LPK, KPS, true>(q, k_base, v_base, key_bytes, begin, end, first, mx, sum,
+                                                           acc);
+    }
     if (lg == 0) {
 #pragma unroll
       for (int j = 0; j < kMaxHeads; ++j) {
@@ -147,19 +209,19 @@ __device__ void attention_merge(Context& c, const Instruction& in, int used) {
 
 // Rows [in.row, in.row + 2) with one context split each (Instruction.java: tile_count 2): each half of the
 // block serves one row, and divides its own result; no other instruction shares the rows, so no arrival.
-template <int D>
+template <int D, bool kStaged>
 __device__ void run_attention_pair(Context& c, const Instruction& in) {
   const int half = (int)threadIdx.x / kHalfThreads;
   const int b = in.row + half;
   const int len = b < c.step->count ? c.step->positions[b] + 1 : 0;  // padded rows: no work
-  attention_round<D>(c, in, b, 0, 0, len);  // ends in a block barrier: the partials are visible
+  attention_round<D, kStaged>(c, in, b, 0, 0, len);  // ends in a block barrier: the partials are visible
   if (len > 0) divide_single_split<D>(c, in, b, (int)threadIdx.x % kHalfThreads, kHalfThreads);
 }
 
-template <int D>
+template <int D, bool kStaged>
 __device__ void run_attention(Context& c, const Instruction& in) {
   if (in.tile_count == 2) {
-    run_attention_pair<D>(c, in);
+    run_attention_pair<D, kStaged>(c, in);
     return;
   }
   Header& h = header(c.smem);
@@ -173,7 +235,7 @@ __device__ void run_attention(Context& c, const Instruction& in) {
   // StreamBuilder gives an instruction at most two splits: one per half, one round.
   const int split = first + (int)threadIdx.x / kHalfThreads;
   const int begin = split * per, end = split < last ? min(len, begin + per) : begin;
-  attention_round<D>(c, in, b, split, begin, end);
+  attention_round<D, kStaged>(c, in, b, split, begin, end);
   consumer_sync();
   if (threadIdx.x == 0) {  // release of the whole block's partials (mk_sync.cuh)
     __threadfence();
@@ -184,11 +246,13 @@ __device__ void run_attention(Context& c, const Instruction& in) {
   if (h.last_arrival && live) attention_merge<D>(c, in, used);
 }
 
+template <int R>
 __device__ __forceinline__ void run_attention_any(Context& c, const Instruction& in) {
+  constexpr bool kStaged = staged_attention<R>();
   switch (c.m->head_dim) {
-    case 32: run_attention<32>(c, in); break;
-    case 64: run_attention<64>(c, in); break;
-    default: run_attention<128>(c, in); break;
+    case 32: run_attention<32, kStaged>(c, in); break;
+    case 64: run_attention<64, kStaged>(c, in); break;
+    default: run_attention<128, kStaged>(c, in); break;
   }
 }
 

@@ -43,7 +43,7 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
     if (in.op == kAttention || in.op == kSample || (kNormPhases && is_norm(in.op))) {
       record_time(c, kTimeStaged);
       if (in.op == kAttention) {
-        run_attention_any(c, in);
+        run_attention_any<R>(c, in);
       } else if (in.op == kSample) {
         if (row_samples(c.step, in.row)) run_sample(c, in);
       } else {

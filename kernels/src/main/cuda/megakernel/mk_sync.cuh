@@ -173,4 +173,8 @@ __device__ __forceinline__ void bulk_copy(void* dst, const void* src, unsigned b
 // Orders this thread's view of global memory (generic proxy) before its later bulk copies (async proxy).
 __device__ __forceinline__ void proxy_fence_global() { asm volatile("fence.proxy.async.global;" ::: "memory"); }
 
+// Orders this thread's writes to shared memory (generic proxy, cp.async included) before later bulk copies
+// into the same bytes (async proxy).
+__device__ __forceinline__ void proxy_fence_shared() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+
 }  // namespace mk
