@@ -76,9 +76,10 @@ class MegakernelBackendGpuTest {
     compare(TestModels.tiny(), new int[] {9, 31, 33, 127, 200}, 16);
   }
 
+  /** At 64 rows on 132 SMs its O_PROJ runs in 3 K pieces and its DOWN in 4 (StreamBuilder.pieces). */
   @Test
   void logitsMatchTheGraphPathOnAnOddShapeWithNoCodeChange() {
-    compare(TestModels.of(ModelShape.ODD_3_LAYERS), new int[] {1, 7}, STEPS);
+    compare(TestModels.of(ModelShape.ODD_3_LAYERS), new int[] {1, 7, 64}, STEPS);
   }
 
   @Test

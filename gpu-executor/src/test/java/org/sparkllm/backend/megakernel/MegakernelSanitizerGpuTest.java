@@ -17,7 +17,8 @@ import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
 
 /**
- * A few megakernel steps on the tiny shape, small enough to run under compute-sanitizer (memcheck, racecheck),
+ * A few megakernel steps on the tiny shape in a bucket of each kind (CUDA cores at 1 and 8 rows, tensor cores
+ * at 16, and with staged attention at 32), small enough to run under compute-sanitizer (memcheck, racecheck),
  * which slows kernels by orders of magnitude: the watchdog gets minutes instead of a second, so a slow but
  * correct step is not reported as lost. scripts/gpu-sanitizer.sh runs it under each tool.
  */
@@ -31,13 +32,13 @@ class MegakernelSanitizerGpuTest {
   }
 
   @Test
-  void fewStepsAtBatch1And8And16() {
+  void fewStepsAtBatch1And8And16And32() {
     Path model = TestModels.tiny();
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
-        MegakernelBackend mk = MegakernelBackend.load(config, tensors, MegakernelBackendGpuTest.options(64, 16),
-            MegakernelOptions.defaults().withWatchdogMillis(SANITIZER_WATCHDOG_MILLIS).withMaxRows(16))) {
-      for (int rows : new int[] {1, 8, 16}) {
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, MegakernelBackendGpuTest.options(64, 32),
+            MegakernelOptions.defaults().withWatchdogMillis(SANITIZER_WATCHDOG_MILLIS).withMaxRows(32))) {
+      for (int rows : new int[] {1, 8, 16, 32}) {
         List<Integer> slots = new ArrayList<>();
         List<Chunk> prompts = new ArrayList<>();
         for (int r = 0; r < rows; r++) {
