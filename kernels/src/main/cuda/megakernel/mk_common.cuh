@@ -32,7 +32,6 @@ constexpr int kMaxHeads = 4;
 constexpr int kMaxHalfDim = 64;  // head_dim <= 128 (ModelDims.java)
 constexpr int kMaxSplits = 32;
 constexpr int kMaxPages = 12;
-constexpr int kMaxPieces = 8;  // K pieces of a tensor-core O_PROJ or DOWN (StreamBuilder.MAX_PIECES)
 constexpr int kHeaderBytes = 1024;
 constexpr int kScratchBytes = 17 * 1024;
 constexpr int kActivationOffset = kHeaderBytes + kScratchBytes;
@@ -114,7 +113,8 @@ struct Model {
   float* lm_partial_value;        // [LM-head instructions][kMaxStepRows]
   int* lm_partial_index;
   __nv_bfloat16* normed;          // [rows][hidden]: NORM's output, the input of QKV, GATE_UP, LM_HEAD (R > 8)
-  float* residual_partial;        // [kMaxPieces][rows][hidden]: O_PROJ's or DOWN's K pieces, for NORM (R > 8)
+  float* residual_partial;        // [pieces][rows][hidden]: O_PROJ's or DOWN's K pieces, for NORM (R > 8);
+                                  // StreamBuilder.MAX_PIECES deep
 };
 
 // Per-step inputs, uploaded by the host before each launch (MegakernelStep.java).

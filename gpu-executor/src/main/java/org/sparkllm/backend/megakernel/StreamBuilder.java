@@ -31,7 +31,7 @@ public final class StreamBuilder {
   public static final int MAX_SPLITS = AttentionKernels.MAX_SPLITS;
   /** The largest bucket whose matvecs run on CUDA cores, normalising while they stage (mk_common.cuh). */
   public static final int MAX_CUDA_CORE_ROWS = 8;
-  /** Most K pieces of a tensor-core O_PROJ or DOWN: the depth of the pieces' buffer (kMaxPieces, mk_common.cuh). */
+  /** Most K pieces of a tensor-core O_PROJ or DOWN: the depth of the pieces' buffer (Model.residual_partial). */
   public static final int MAX_PIECES = 8;
 
   private final ModelDims dims;
