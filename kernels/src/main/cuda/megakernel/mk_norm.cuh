@@ -1,15 +1,16 @@
 // The NORM instructions of buckets above kMaxCoreRows: the RMSNorm of one batch row into m.normed (in the
 // slice layout, ActivationLayout), once, for all the tensor-core matvec instructions that read it (QKV
-// after NORM_ATTENTION, GATE_UP after NORM_MLP, LM_HEAD after NORM_FINAL). The CUDA-core path computes the norm while staging instead, which
-// at 256 rows would read the whole fp32 residual (2 MB for hidden 2048) on every SM.
+// after NORM_ATTENTION, GATE_UP after NORM_MLP, LM_HEAD after NORM_FINAL). The CUDA-core path computes the
+// norm while staging instead, which at 256 rows would read the whole fp32 residual (2 MB for hidden 2048)
+// on every SM.
 //
 // Arithmetic as stage_normed and layer_rmsnorm: each thread sums its float4s k4 = tid, tid + 256, ...,
 // the warps reduce with xor shuffles and the warp sums are added in warp order, so inv_rms is the graph
 // path's to the bit; out = bf16(w * (x * inv_rms)). Layer 0's NORM_ATTENTION reads the embedding row of the
 // token and seeds the fp32 residual with it. Every other NORM first adds the K pieces the phase before it
 // stored (O_PROJ or DOWN, in.pieces of them): x = residual + (((piece 0 + piece 1) + ...), which it stores
-// back as the new residual; the pieces are the graph path's split-K partials where the counts agree, and
-// the graph's reduce adds them in the same order.
+// back as the new residual. That is the order in which mk_mma.cuh adds the graph path's split-K sums
+// (kSplitSums), which matched the graph path to the bit.
 #pragma once
 #include "mk_matvec.cuh"
 

@@ -145,7 +145,12 @@ public final class StreamBuilder {
 
   /** Tiles [first(b), first(b + 1)) go to block b. */
   private long first(int block, int tiles) {
-    return (long) block * tiles / blocks;
+    return runStart(block, tiles, blocks);
+  }
+
+  /** Where the i-th of n contiguous runs over {@code tiles} tiles starts (runs differ by at most one tile). */
+  private static long runStart(int i, int tiles, int n) {
+    return (long) i * tiles / n;
   }
 
   private int[] qkv(int layer, int wait) {
@@ -254,8 +259,8 @@ public final class StreamBuilder {
     int waitCount = waitCount(wait);
     for (int p = 0; p < pieces; p++) {
       for (int i = 0; i < blocksPerPiece; i++) {
-        int from = (int) ((long) i * tiles / blocksPerPiece);
-        int to = (int) ((long) (i + 1) * tiles / blocksPerPiece);
+        int from = (int) runStart(i, tiles, blocksPerPiece);
+        int to = (int) runStart(i + 1, tiles, blocksPerPiece);
         if (to > from) {
           add(p * blocksPerPiece + i, Instruction.matvec(op, layer, from, to - from, p * chunksPerPiece,
               chunksPerPiece, p, 1, wait, waitCount, done));
