@@ -6,13 +6,16 @@
 // every cache and query read is ld.global.cg (see mk_sync.cuh); positions past the row's length may be
 // unmapped pages and are never touched.
 #pragma once
+#include "mk_attention_mma.cuh"
 #include "mk_matvec.cuh"
 
 namespace mk {
 
 // The context splits and the key order within a split are the CUDA-graph path's (attn_decode), so the two
 // agree to the bit: its block is 4 warps over one split of up to 4 query heads, so warps 0-3 and 4-7 here
-// are two such blocks, each taking every other split of the instruction's run.
+// are two such blocks, each taking every other split of the instruction's run. The exception: buckets that
+// stage attention's keys fold heads of up to 64 dims on tensor cores (mk_attention_mma.cuh), in another
+// order.
 constexpr int kHalfWarps = attn::Decode::kWarps;
 constexpr int kHalfThreads = kHalfWarps * 32;
 static_assert(kConsumerWarps == 2 * kHalfWarps && kMaxHeads == attn::Decode::kHeads, "two decode blocks");
@@ -90,9 +93,35 @@ __device__ void attention_round(Context& c, const Instruction& in, int b, int sp
   const int lg = lane / LPK, li = lane % LPK;
   const int heads = in.head_count, head0 = in.head_begin;
 
-  if (begin < end) {
-    // log2(e) / sqrt(D) rounded once from double, as AttentionKernels computes it on the host.
-    const float scale = (float)(1.4426950408889634 / sqrt((double)D));
+  // log2(e) / sqrt(D) rounded once from double, as AttentionKernels computes it on the host.
+  const float scale = (float)(1.4426950408889634 / sqrt((double)D));
+  const size_t key_bytes = (size_t)m.kv_heads * D * 2;
+  if constexpr (kStaged && D <= 64) {
+    static_assert(kConsumerWarps * MmaAttention<D>::kWarpBytes <= kAttentionStageBytes, "every warp's staging fits");
+    if (begin < end) {
+      const size_t slot_offset = (size_t)c.step->slots[b] * m.slot_stride_bytes + (size_t)in.kv_head * D * 2;
+      const Layer& layer = m.layer[in.layer];
+      float mx, sum, o[MmaAttention<D>::kDimTiles][4];
+      mma_key_range<D>(m.query + (size_t)b * m.heads * D + (size_t)head0 * D, heads, scale,
+                       reinterpret_cast<const char*>(layer.k_cache) + slot_offset,
+                       reinterpret_cast<const char*>(layer.v_cache) + slot_offset, key_bytes, begin, end,
+                       warp % kHalfWarps, kHalfWarps, c.smem + kActivationOffset + warp * MmaAttention<D>::kWarpBytes,
+                       mx, sum, o);
+      const int g = lane >> 2, q2 = 2 * (lane & 3);
+      if (g < kMaxHeads) {
+#pragma unroll
+        for (int t = 0; t < MmaAttention<D>::kDimTiles; ++t) {
+          s.o[warp][g][8 * t + q2] = o[t][0];
+          s.o[warp][g][8 * t + q2 + 1] = o[t][1];
+        }
+        if (q2 == 0) {
+          s.m[warp][g] = mx;
+          s.l[warp][g] = sum;
+        }
+      }
+      proxy_fence_shared();  // the next matvec's bulk copies write the staging
+    }
+  } else if (begin < end) {
     float q[kMaxHeads][8];
 #pragma unroll
     for (int j = 0; j < kMaxHeads; ++j) {
@@ -106,7 +135,6 @@ __device__ void attention_round(Context& c, const Instruction& in, int b, int sp
         for (int i = 0; i < 8; ++i) q[j][i] = 0.f;
       }
     }
-    const size_t key_bytes = (size_t)m.kv_heads * D * 2;
     const size_t slot_offset = (size_t)c.step->slots[b] * m.slot_stride_bytes + (size_t)in.kv_head * D * 2 + li * 16;
     const Layer& l = m.layer[in.layer];
     const char* k_base = reinterpret_cast<const char*>(l.k_cache) + slot_offset;
