@@ -235,15 +235,33 @@ __device__ void attention_merge(Context& c, const Instruction& in, int used) {
   }
 }
 
-// Rows [in.row, in.row + 2) with one context split each (Instruction.java: tile_count 2): each half of the
-// block serves one row, and divides its own result; no other instruction shares the rows, so no arrival.
+// The keys [begin, end) of batch row b, context split `split`, that this thread's half of the block folds for
+// `in`. Pair instructions (Instruction.java: tile_count 2) give each half one of rows in.row, in.row + 1 and
+// its whole context (one split); the others give both halves row in.row and one split each of the share's run
+// (StreamBuilder gives an instruction at most two splits: one round). Padded rows have no keys.
+struct HalfRange {
+  int b, len, split, begin, end;
+};
+__device__ __forceinline__ HalfRange half_range(const Context& c, const Instruction& in) {
+  const int half = (int)threadIdx.x / kHalfThreads;
+  const int b = in.tile_count == 2 ? in.row + half : in.row;
+  const int len = b < c.step->count ? c.step->positions[b] + 1 : 0;
+  if (in.tile_count == 2) return {b, len, 0, 0, len};
+  const int per = (len + in.splits - 1) / in.splits;
+  // This share's splits (Instruction.java): [share * splits / shares, (share + 1) * splits / shares).
+  const int first = in.split * in.splits / in.arrive_count, last = (in.split + 1) * in.splits / in.arrive_count;
+  const int split = first + half;
+  const int begin = split * per;
+  return {b, len, split, begin, split < last ? min(len, begin + per) : begin};
+}
+
+// Rows [in.row, in.row + 2) with one context split each: each half of the block serves one row, and divides
+// its own result; no other instruction shares the rows, so no arrival.
 template <int D, bool kStaged>
 __device__ void run_attention_pair(Context& c, const Instruction& in) {
-  const int half = (int)threadIdx.x / kHalfThreads;
-  const int b = in.row + half;
-  const int len = b < c.step->count ? c.step->positions[b] + 1 : 0;  // padded rows: no work
-  attention_round<D, kStaged>(c, in, b, 0, 0, len);  // ends in a block barrier: the partials are visible
-  if (len > 0) divide_single_split<D>(c, in, b, (int)threadIdx.x % kHalfThreads, kHalfThreads);
+  const HalfRange r = half_range(c, in);
+  attention_round<D, kStaged>(c, in, r.b, 0, 0, r.len);  // ends in a block barrier: the partials are visible
+  if (r.len > 0) divide_single_split<D>(c, in, r.b, (int)threadIdx.x % kHalfThreads, kHalfThreads);
 }
 
 template <int D, bool kStaged>
@@ -253,17 +271,11 @@ __device__ void run_attention(Context& c, const Instruction& in) {
     return;
   }
   Header& h = header(c.smem);
-  const int b = in.row;
-  const bool live = b < c.step->count;  // padded rows: no work, but the arrival still counts
-  const int len = live ? c.step->positions[b] + 1 : 0;
-  const int per = (len + in.splits - 1) / in.splits;
-  const int used = per > 0 ? (len + per - 1) / per : 0;  // non-empty splits, all leading
-  // This share's splits (Instruction.java): [share * splits / shares, (share + 1) * splits / shares).
-  const int first = in.split * in.splits / in.arrive_count, last = (in.split + 1) * in.splits / in.arrive_count;
-  // StreamBuilder gives an instruction at most two splits: one per half, one round.
-  const int split = first + (int)threadIdx.x / kHalfThreads;
-  const int begin = split * per, end = split < last ? min(len, begin + per) : begin;
-  attention_round<D, kStaged>(c, in, b, split, begin, end);
+  const HalfRange r = half_range(c, in);
+  const bool live = r.b < c.step->count;  // padded rows: no work, but the arrival still counts
+  const int per = (r.len + in.splits - 1) / in.splits;
+  const int used = per > 0 ? (r.len + per - 1) / per : 0;  // non-empty splits, all leading
+  attention_round<D, kStaged>(c, in, r.b, r.split, r.begin, r.end);
   consumer_sync();
   if (threadIdx.x == 0) {  // release of the whole block's partials (mk_sync.cuh)
     __threadfence();
@@ -272,6 +284,35 @@ __device__ void run_attention(Context& c, const Instruction& in) {
   }
   consumer_sync();
   if (h.last_arrival && live) attention_merge<D>(c, in, used);
+}
+
+// Asks L2 for the K and V lines of the first kPrefetchKeys keys of this thread's half of attention instruction
+// `in`, before the instruction's dependency wait, so that their HBM latency passes while the QKV phase ends.
+// Keys before the row's newest were written by earlier launches; the newest one's page is mapped, and a
+// prefetch into L2, where other SMs' stores land, leaves no stale copy anywhere.
+constexpr int kPrefetchKeys = 64;
+template <int D>
+__device__ void prefetch_first_keys(const Context& c, const Instruction& in) {
+  constexpr int kLines = D * 2 > 128 ? D * 2 / 128 : 1;  // 128-byte lines per key of one KV head, K or V
+  const HalfRange r = half_range(c, in);
+  const Model& m = *c.m;
+  const size_t key_bytes = (size_t)m.kv_heads * D * 2;
+  const size_t offset = (size_t)c.step->slots[r.b] * m.slot_stride_bytes + (size_t)in.kv_head * D * 2;
+  const Layer& layer = m.layer[in.layer];
+  const int keys = min(r.end - r.begin, kPrefetchKeys);
+  for (int i = (int)threadIdx.x % kHalfThreads; i < keys * 2 * kLines; i += kHalfThreads) {
+    const int key = r.begin + i / (2 * kLines), kv = i / kLines % 2, line = i % kLines;
+    const char* cache = reinterpret_cast<const char*>(kv == 0 ? layer.k_cache : layer.v_cache);
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(cache + offset + key * key_bytes + line * 128));
+  }
+}
+
+__device__ __forceinline__ void prefetch_attention_keys(const Context& c, const Instruction& in) {
+  switch (c.m->head_dim) {
+    case 32: prefetch_first_keys<32>(c, in); break;
+    case 64: prefetch_first_keys<64>(c, in); break;
+    default: prefetch_first_keys<128>(c, in); break;
+  }
 }
 
 template <int R>

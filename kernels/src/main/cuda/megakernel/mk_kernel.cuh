@@ -24,6 +24,9 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
   for (int i = 0; i < count; ++i) {
     c.timing = tid == 0 ? timing_record(timing, timing_stride, i) : nullptr;
     record_time(c, kTimeStart);
+    if (__ldg(program + (first + i) * kWords) == kAttention) {  // op, word 0
+      prefetch_attention_keys(c, load_instruction(program, first + i));
+    }
     bool failed = false;
     if (tid == 0) {  // the others last read h.current before the previous instruction's final barrier
       h.current = load_instruction(program, first + i);
