@@ -437,18 +437,25 @@ __device__ void pick_tokens(Context& c, const Instruction& in) {
   }
   consumer_sync();
   if (!h.last_arrival) return;
-  for (int b = tid; b < c.step->count; b += kConsumerThreads) {
+  // Warp w picks rows w, w + 8, ...: lane l meets blocks l, l + 32, ... (one L2 round trip for all of them,
+  // where one thread per row walking every block waited on each in turn), then the lanes meet. Blocks hold
+  // their first maximum and run in vocabulary order, so keep_better keeps the row's first maximum; a row with
+  // no value above -inf takes token 0.
+  const int warp = tid >> 5, lane = tid & 31;
+  for (int b = warp; b < c.step->count; b += kConsumerWarps) {
     if (row_samples(c.step, b)) continue;  // its SAMPLE instruction draws the token
-    float value = -INFINITY;
-    int index = 0;
-    for (int p = 0; p < in.arrive_count; ++p) {  // blocks in vocabulary order: strict > keeps the first maximum
-      const float v = __ldcg(m.lm_partial_value + p * kMaxStepRows + b);
-      if (v > value) {
-        value = v;
-        index = __ldcg(m.lm_partial_index + p * kMaxStepRows + b);
-      }
+    Best best{-INFINITY, 0x7fffffff};
+    for (int p = lane; p < in.arrive_count; p += 32) {
+      keep_better(best, __ldcg(m.lm_partial_value + p * kMaxStepRows + b),
+                  __ldcg(m.lm_partial_index + p * kMaxStepRows + b));
     }
-    c.out->sampled[b] = index;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      const float value = __shfl_xor_sync(0xffffffffu, best.value, o);
+      const int index = __shfl_xor_sync(0xffffffffu, best.index, o);
+      keep_better(best, value, index);
+    }
+    if (lane == 0) c.out->sampled[b] = best.value > -INFINITY ? best.index : 0;
   }
 }
 
