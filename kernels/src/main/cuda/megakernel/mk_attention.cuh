@@ -229,8 +229,16 @@ __device__ void attention_merge(Context& c, const Instruction& in, int used) {
   for (int e = tid; e < heads * D; e += kConsumerThreads) {
     const int j = e / D, d = e % D;
     const float* o = m.attn_partial_o + ((size_t)b * m.heads + head0 + j) * kMaxSplits * D + d;
+    // Every split's load first (one L2 round trip; a loop of loads and adds waited for each few), then the
+    // sum in split order.
+    float part[kMaxSplits];
+#pragma unroll
+    for (int sp = 0; sp < kMaxSplits; ++sp) part[sp] = sp < used ? __ldcg(o + (size_t)sp * D) : 0.f;
     float acc = 0.f;
-    for (int sp = 0; sp < used; ++sp) acc = fmaf(__ldcg(o + (size_t)sp * D), s.split_weight[j][sp], acc);
+#pragma unroll
+    for (int sp = 0; sp < kMaxSplits; ++sp) {
+      if (sp < used) acc = fmaf(part[sp], s.split_weight[j][sp], acc);
+    }
     m.attention[c.layout.index(b, (head0 + j) * D + d, (int)m.heads * D)] = __float2bfloat16_rn(acc * s.inv_sum[j]);
   }
 }
