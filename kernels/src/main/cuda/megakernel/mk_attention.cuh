@@ -77,87 +77,111 @@ __device__ void staged_key_range(const float (&q)[H][8], const char* k_base, con
   attn::merge_lane_groups<H, LPK>(m, l, acc);
 }
 
-// One round: each half of the block computes one context split of batch row b (keys [begin, end) of split
-// `split`; none when the range is empty) and writes its fp32 partials (unnormalised o, max, sum), merged over
-// the half's warps in their order.
+// log2(e) / sqrt(D) rounded once from double, as AttentionKernels computes it on the host.
+template <int D>
+__device__ __forceinline__ float score_scale() {
+  return (float)(1.4426950408889634 / sqrt((double)D));
+}
+
+// This warp's share of keys [begin, end) of batch row b on tensor cores (mk_attention_mma.cuh), its state
+// into the scratch: output, max and sum of each of the instruction's query heads.
+template <int D>
+__device__ void fold_keys_on_tensor_cores(const Context& c, const Instruction& in, int b, int begin, int end,
+                                          AttentionScratch& s) {
+  static_assert(kConsumerWarps * MmaAttention<D>::kWarpBytes <= kAttentionStageBytes, "every warp's staging fits");
+  const Model& m = *c.m;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const size_t slot_offset = (size_t)c.step->slots[b] * m.slot_stride_bytes + (size_t)in.kv_head * D * 2;
+  const Layer& layer = m.layer[in.layer];
+  float mx, sum, o[MmaAttention<D>::kDimTiles][4];
+  mma_key_range<D>(m.query + (size_t)b * m.heads * D + (size_t)in.head_begin * D, in.head_count, score_scale<D>(),
+                   reinterpret_cast<const char*>(layer.k_cache) + slot_offset,
+                   reinterpret_cast<const char*>(layer.v_cache) + slot_offset, (size_t)m.kv_heads * D * 2, begin,
+                   end, warp % kHalfWarps, kHalfWarps,
+                   c.smem + kActivationOffset + warp * MmaAttention<D>::kWarpBytes, mx, sum, o);
+  const int g = lane >> 2, q2 = 2 * (lane & 3);  // head g, dims 8t + q2 and 8t + q2 + 1
+  if (g < kMaxHeads) {
+#pragma unroll
+    for (int t = 0; t < MmaAttention<D>::kDimTiles; ++t) {
+      s.o[warp][g][8 * t + q2] = o[t][0];
+      s.o[warp][g][8 * t + q2 + 1] = o[t][1];
+    }
+    if (q2 == 0) {
+      s.m[warp][g] = mx;
+      s.l[warp][g] = sum;
+    }
+  }
+  proxy_fence_shared();  // the next matvec's bulk copies write the staging
+}
+
+// The same on CUDA cores, in the graph path's steps and sums (attn_decode): loading each step's K/V pieces
+// (kStaged: one step ahead, through shared memory) and folding them with attn::decode_keys.
 template <int D, bool kStaged>
-__device__ void attention_round(Context& c, const Instruction& in, int b, int split, int begin, int end) {
+__device__ void fold_keys_on_cuda_cores(const Context& c, const Instruction& in, int b, int begin, int end,
+                                        AttentionScratch& s) {
   constexpr int LPK = D / 8;          // lanes per key: 8 dims each
   constexpr int KPW = 32 / LPK;       // keys per warp per step
   constexpr int KPS = kHalfWarps * KPW;
   constexpr int U = attn::Decode::kUnroll;
   const Model& m = *c.m;
-  AttentionScratch& s = *reinterpret_cast<AttentionScratch*>(scratch(c.smem));
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  const int half = warp / kHalfWarps;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int lg = lane / LPK, li = lane % LPK;
   const int heads = in.head_count, head0 = in.head_begin;
-
-  // log2(e) / sqrt(D) rounded once from double, as AttentionKernels computes it on the host.
-  const float scale = (float)(1.4426950408889634 / sqrt((double)D));
-  const size_t key_bytes = (size_t)m.kv_heads * D * 2;
-  if constexpr (kStaged && D <= 64) {
-    static_assert(kConsumerWarps * MmaAttention<D>::kWarpBytes <= kAttentionStageBytes, "every warp's staging fits");
-    if (begin < end) {
-      const size_t slot_offset = (size_t)c.step->slots[b] * m.slot_stride_bytes + (size_t)in.kv_head * D * 2;
-      const Layer& layer = m.layer[in.layer];
-      float mx, sum, o[MmaAttention<D>::kDimTiles][4];
-      mma_key_range<D>(m.query + (size_t)b * m.heads * D + (size_t)head0 * D, heads, scale,
-                       reinterpret_cast<const char*>(layer.k_cache) + slot_offset,
-                       reinterpret_cast<const char*>(layer.v_cache) + slot_offset, key_bytes, begin, end,
-                       warp % kHalfWarps, kHalfWarps, c.smem + kActivationOffset + warp * MmaAttention<D>::kWarpBytes,
-                       mx, sum, o);
-      const int g = lane >> 2, q2 = 2 * (lane & 3);
-      if (g < kMaxHeads) {
+  const float scale = score_scale<D>();
+  float q[kMaxHeads][8];
 #pragma unroll
-        for (int t = 0; t < MmaAttention<D>::kDimTiles; ++t) {
-          s.o[warp][g][8 * t + q2] = o[t][0];
-          s.o[warp][g][8 * t + q2 + 1] = o[t][1];
-        }
-        if (q2 == 0) {
-          s.m[warp][g] = mx;
-          s.l[warp][g] = sum;
-        }
-      }
-      proxy_fence_shared();  // the next matvec's bulk copies write the staging
+  for (int j = 0; j < kMaxHeads; ++j) {
+    if (j < heads) {
+      bf16x8_to_float(
+          __ldcg(reinterpret_cast<const uint4*>(m.query + (size_t)b * m.heads * D + (head0 + j) * D) + li), q[j]);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) q[j][i] *= scale;
+    } else {
+#pragma unroll
+      for (int i = 0; i < 8; ++i) q[j][i] = 0.f;
     }
-  } else if (begin < end) {
-    float q[kMaxHeads][8];
+  }
+  const size_t key_bytes = (size_t)m.kv_heads * D * 2;
+  const size_t slot_offset = (size_t)c.step->slots[b] * m.slot_stride_bytes + (size_t)in.kv_head * D * 2 + li * 16;
+  const Layer& l = m.layer[in.layer];
+  const char* k_base = reinterpret_cast<const char*>(l.k_cache) + slot_offset;
+  const char* v_base = reinterpret_cast<const char*>(l.v_cache) + slot_offset;
+  float acc[kMaxHeads][8], mx[kMaxHeads], sum[kMaxHeads];
+  // Through L2: this step's K/V were appended by other SMs in this launch.
+  const int first = (warp % kHalfWarps) * KPW + lg;
+  if constexpr (kStaged) {
+    staged_key_range<U, kMaxHeads, LPK, KPS>(q, k_base, v_base, key_bytes, begin, end, first, mx, sum, acc, c.smem);
+  } else {
+    attn::decode_key_range<U, kMaxHeads, LPK, KPS, true>(q, k_base, v_base, key_bytes, begin, end, first, mx, sum,
+                                                         acc);
+  }
+  if (lg == 0) {
 #pragma unroll
     for (int j = 0; j < kMaxHeads; ++j) {
-      if (j < heads) {
-        bf16x8_to_float(
-            __ldcg(reinterpret_cast<const uint4*>(m.query + (size_t)b * m.heads * D + (head0 + j) * D) + li), q[j]);
 #pragma unroll
-        for (int i = 0; i < 8; ++i) q[j][i] *= scale;
-      } else {
-#pragma unroll
-        for (int i = 0; i < 8; ++i) q[j][i] = 0.f;
+      for (int i = 0; i < 8; ++i) s.o[warp][j][li * 8 + i] = acc[j][i];
+      if (li == 0) {
+        s.m[warp][j] = mx[j];
+        s.l[warp][j] = sum[j];
       }
     }
-    const size_t slot_offset = (size_t)c.step->slots[b] * m.slot_stride_bytes + (size_t)in.kv_head * D * 2 + li * 16;
-    const Layer& l = m.layer[in.layer];
-    const char* k_base = reinterpret_cast<const char*>(l.k_cache) + slot_offset;
-    const char* v_base = reinterpret_cast<const char*>(l.v_cache) + slot_offset;
-    float acc[kMaxHeads][8], mx[kMaxHeads], sum[kMaxHeads];
-    // Through L2: this step's K/V were appended by other SMs in this launch.
-    const int first = (warp % kHalfWarps) * KPW + lg;
-    if constexpr (kStaged) {
-      staged_key_range<U, kMaxHeads, LPK, KPS>(q, k_base, v_base, key_bytes, begin, end, first, mx, sum, acc, c.smem);
+  }
+}
+
+// One round: each half of the block computes one context split of batch row b (keys [begin, end) of split
+// `split`; none when the range is empty) and writes its fp32 partials (unnormalised o, max, sum), merged over
+// the half's warps in their order.
+template <int D, bool kStaged>
+__device__ void attention_round(Context& c, const Instruction& in, int b, int split, int begin, int end) {
+  const Model& m = *c.m;
+  AttentionScratch& s = *reinterpret_cast<AttentionScratch*>(scratch(c.smem));
+  const int tid = threadIdx.x, half = (tid >> 5) / kHalfWarps;
+  const int heads = in.head_count, head0 = in.head_begin;
+  if (begin < end) {
+    if constexpr (kStaged && D <= 64) {
+      fold_keys_on_tensor_cores<D>(c, in, b, begin, end, s);
     } else {
-      attn::decode_key_range<U, kMaxHeads, LPK, KPS, true>(q, k_base, v_base, key_bytes, begin, end, first, mx, sum,
-                                                           acc);
-    }
-    if (lg == 0) {
-#pragma unroll
-      for (int j = 0; j < kMaxHeads; ++j) {
-#pragma unroll
-        for (int i = 0; i < 8; ++i) s.o[warp][j][li * 8 + i] = acc[j][i];
-        if (li == 0) {
-          s.m[warp][j] = mx[j];
-          s.l[warp][j] = sum[j];
-        }
-      }
+      fold_keys_on_cuda_cores<D, kStaged>(c, in, b, begin, end, s);
     }
   }
   consumer_sync();
