@@ -20,7 +20,8 @@ constexpr int kHalfWarps = attn::Decode::kWarps;
 constexpr int kHalfThreads = kHalfWarps * 32;
 static_assert(kConsumerWarps == 2 * kHalfWarps && kMaxHeads == attn::Decode::kHeads, "two decode blocks");
 
-// Staged attention: the K/V pieces of two key steps per thread, double-buffered in the activation area.
+// Staged attention: the K/V pieces of two key steps per thread, double-buffered in the activation area (the
+// tensor-core fold's per-warp staging fits the same bytes).
 constexpr int kAttentionStageBytes = 2 * attn::Decode::kUnroll * 2 * 16 * kConsumerThreads;
 
 // Whether bucket R stages attention's keys: where the matvecs' activation buffers, idle during attention,

@@ -4,8 +4,9 @@
 // the scores and 4 ldmatrix + 24 mma for the values, in the flash-attention register layout:
 //   S^T (query heads x keys) = Q (heads x dims, A) . K^T (B: K rows as stored, [key][dims]);
 //   O (heads x dims) += P (heads x keys, A: S^T's accumulators repacked) . V (B: ldmatrix .trans).
-// On an H100 at 64 rows an attention instruction went from 18.6 to 17.0 us: the loop was mostly waiting on
-// its K/V loads (an L2 prefetch two steps further ahead did not help either).
+// By a count of the source that is about 7x fewer instructions per key; on an H100 at 64 rows an attention
+// instruction went only from 18.6 to 17.0 us (with P in two terms), so the loop mostly waits on its K/V
+// loads (an L2 prefetch two steps further ahead did not help either).
 // Only rows g < heads of the 16-row A fragments are real heads; rows g + 8 are zero and never read.
 // P goes in as three bf16 terms (kPTerms: each the rounding error of the ones before), so the values are
 // weighed with P's 24 bits, as the CUDA-core loop's fp32 products weigh them, not with bf16's 8. Scores are
@@ -42,8 +43,8 @@ __device__ __forceinline__ int staged_chunk_offset(int key, int chunk) {
 }
 
 // One warp's flash decoding of keys [begin, end) of one KV head for `heads` (<= 4) query heads of
-// `query` (bf16 [heads][D], RoPE applied): the warp takes keys base + 16 * `lane_warp` .. + 15 of each
-// step of 16 * `warps` keys, copying the next step's K and V into its own staging (cp.async, zero-filled
+// `query` (bf16 [heads][D], RoPE applied): the warp takes 16 keys from begin + 16 * `lane_warp`, then every
+// 16 * `warps` keys further, copying the next step's K and V into its own staging (cp.async, zero-filled
 // past `end`) while it computes this one. On return each lane with g = lane / 4 < heads holds query head
 // g's state: max m and sum l (log2 domain, scaled by log2(e) / sqrt(D)) and the unnormalised output dims
 // 8t + 2c, 8t + 2c + 1 (c = lane % 4) in o[t][0..1].
@@ -66,11 +67,12 @@ __device__ void mma_key_range(const __nv_bfloat16* query, int heads, float scale
   auto tile = [&](int buffer, int kv) { return stage0 + (buffer * 2 + kv) * A::kTileBytes; };
   constexpr int kStep = kMmaAttentionKeys;
   const int stride = kStep * warps;
+  // The keys [base, base + 16) of one step, into `buffer`.
   auto issue = [&](int base, int buffer) {
 #pragma unroll
     for (int i = lane; i < kStep * A::kChunks; i += 32) {
       const int key = i / A::kChunks, chunk = i % A::kChunks;
-      const int position = base + lane_warp * kStep + key;
+      const int position = base + key;
       const bool valid = position < end;
       const size_t off = (size_t)(valid ? position : end - 1) * key_bytes + chunk * 16;
       const int at = staged_chunk_offset<D>(key, chunk);
@@ -88,10 +90,11 @@ __device__ void mma_key_range(const __nv_bfloat16* query, int heads, float scale
   // 2p and 2p + 1's b0, b1.
   const int k_key = (lane >> 4) * 8 + (lane & 7), k_half = (lane >> 3) & 1;
   const int v_key = ((lane >> 3) & 1) * 8 + (lane & 7), v_half = lane >> 4;
+  const int first = begin + lane_warp * kStep;
   int buffer = 0;
-  if (begin + lane_warp * kStep < end) issue(begin, 0);
-  for (int base = begin; base + lane_warp * kStep < end; base += stride, buffer ^= 1) {
-    if (base + stride + lane_warp * kStep < end) {
+  if (first < end) issue(first, 0);
+  for (int base = first; base < end; base += stride, buffer ^= 1) {
+    if (base + stride < end) {
       issue(base + stride, buffer ^ 1);
       attn::cp_async_wait<1>();
     } else {
@@ -110,13 +113,12 @@ __device__ void mma_key_range(const __nv_bfloat16* query, int heads, float scale
       attn::mma_bf16(s[1], a, b[2], b[3]);
     }
     // Scores of head g for keys 2c, 2c + 1 (n-tile 0) and 8 + 2c, 9 + 2c (n-tile 1); masked past `end`.
-    const int first_key = base + lane_warp * kStep;
     float top = m;
 #pragma unroll
     for (int n = 0; n < 2; ++n) {
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        const bool valid = first_key + 8 * n + 2 * c + e < end;
+        const bool valid = base + 8 * n + 2 * c + e < end;
         s[n][e] = valid ? s[n][e] * scale : -INFINITY;
         top = fmaxf(top, s[n][e]);
       }
