@@ -90,7 +90,7 @@ struct Slice {
 };
 
 // One thread's epilogue of weight rows `row` (even) and row + 1 for batch row b (< the step's count),
-// as mk_matvec.cuh's epilogue does it for one row.
+// as mk_matvec.cuh's epilogue does it for one row (GATE_UP: finish_gate_up).
 __device__ __forceinline__ void epilogue_pair(const Context& c, const Instruction& in, int b, int row, float v0,
                                               float v1, Best& best) {
   const Model& m = *c.m;
@@ -117,11 +117,14 @@ __device__ __forceinline__ void epilogue_pair(const Context& c, const Instructio
       *reinterpret_cast<float2*>(m.residual_partial + at) = make_float2(v0, v1);
       return;
     }
-    case kGateUp:  // gate j in row 2j, up j in row 2j + 1
-      m.mlp[c.layout.index(b, row / 2, (int)m.intermediate)] = __float2bfloat16_rn(silu(v0) * v1);
-      return;
     case kLmHead: {
       float* logits = m.logits + (size_t)b * m.vocab;
+      if (row + 1 < m.vocab && (m.vocab & 1) == 0) {  // row is even: with an even vocab, an aligned pair
+        *reinterpret_cast<float2*>(logits + row) = make_float2(v0, v1);
+        keep_better(best, v0, row);
+        keep_better(best, v1, row + 1);
+        return;
+      }
       if (row < m.vocab) {
         logits[row] = v0;
         keep_better(best, v0, row);
@@ -149,8 +152,10 @@ class MmaMatvec {
 
   __device__ void run() {
     unsigned long long page_wait_ns = 0, epilogue_ns = 0;
+    if (in_.op == kLmHead) {
 #pragma unroll
-    for (int j = 0; j < S::kNTiles; ++j) best(j, 0) = best(j, 1) = Best{-INFINITY, 0x7fffffff};
+      for (int j = 0; j < S::kNTiles; ++j) best(j, 0) = best(j, 1) = Best{-INFINITY, 0x7fffffff};
+    }
     float acc[S::kWarpTiles][S::kNTiles][4];
     float done[S::kWarpTiles][S::kNTiles][4];  // the finished splits' sum (kSplitSums only)
     clear(acc);
@@ -411,6 +416,10 @@ class MmaMatvec {
   // Epilogues of this warp's finished tiles of the group: for n-tile j, c0/c1 are page row 2g or 2g + 1
   // (a_page_row) for batch rows 2q and 2q + 1, c2/c3 the pair's other row.
   __device__ void finish_group(const float (&acc)[S::kWarpTiles][S::kNTiles][4], int group, int group_tiles) const {
+    if (in_.op == kGateUp) {
+      finish_gate_up(acc, group, group_tiles);
+      return;
+    }
     const int count = c_.step->count;
     const int g = lane_ >> 2, q = lane_ & 3;
     const bool swapped = g >= 4;  // c0 holds the pair's odd row
@@ -430,6 +439,41 @@ class MmaMatvec {
         }
       }
     }
+  }
+
+  // GATE_UP's epilogue, h = silu(gate) * up: a tile's 8 mlp columns of one batch row are one 16-byte chunk
+  // of the input layout, held by the 8 lanes of one q (one column each). They meet in the warp's part of the
+  // scratch, and one lane stores the chunk: a warp's stores then cover whole chunks instead of 2 bytes in
+  // each of 32 places.
+  __device__ void finish_gate_up(const float (&acc)[S::kWarpTiles][S::kNTiles][4], int group, int group_tiles) const {
+    constexpr int kChunks = S::kWarpTiles * S::kNTiles * 8;  // (tile, n-tile, e, q)
+    static_assert(kConsumerWarps * kChunks * 16 <= kScratchBytes, "every warp's chunks fit the scratch");
+    __nv_bfloat16* staged = reinterpret_cast<__nv_bfloat16*>(scratch(c_.smem)) + (threadIdx.x >> 5) * kChunks * 8;
+    const int g = lane_ >> 2, q = lane_ & 3;
+    const bool swapped = g >= 4;  // c0 holds the pair's odd row (a_page_row): the up row
+#pragma unroll
+    for (int t = 0; t < S::kWarpTiles; ++t)
+#pragma unroll
+      for (int j = 0; j < S::kNTiles; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float gate = swapped ? acc[t][j][2 + e] : acc[t][j][e];
+          const float up = swapped ? acc[t][j][e] : acc[t][j][2 + e];
+          staged[(((t * S::kNTiles + j) * 2 + e) * 4 + q) * 8 + g] = __float2bfloat16_rn(silu(gate) * up);
+        }
+    __syncwarp();
+    const Model& m = *c_.m;
+    const int count = c_.step->count;
+    for (int i = lane_; i < kChunks; i += 32) {
+      const int chunk_q = i & 3, e = (i >> 2) & 1, j = (i >> 3) % S::kNTiles, t = (i >> 3) / S::kNTiles;
+      const int tile = wt_ + t * S::kTileWarps;
+      const int b = wb_ * S::kGroupRows + j * 8 + 2 * chunk_q + e;
+      if (tile >= group_tiles || b >= count) continue;
+      const int column = (in_.first_tile + group * S::kTiles + tile) * (kTileRows / 2);
+      *reinterpret_cast<uint4*>(m.mlp + c_.layout.index(b, column, (int)m.intermediate)) =
+          *reinterpret_cast<const uint4*>(staged + i * 8);
+    }
+    __syncwarp();  // every lane has stored its chunks before the next group's epilogue refills them
   }
 
   // LM head: the 8 lanes of a batch row (one per g) meet (keep_better is order-free), then one thread per

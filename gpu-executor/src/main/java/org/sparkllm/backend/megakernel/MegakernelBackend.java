@@ -11,6 +11,7 @@ import org.sparkllm.backend.Sampling;
 import org.sparkllm.backend.cuda.CudaBackend;
 import org.sparkllm.backend.cuda.CudaBackendOptions;
 import org.sparkllm.backend.cuda.SharedDevice;
+import org.sparkllm.cuda.CudaEvent;
 import org.sparkllm.cuda.PinnedHostBuffer;
 import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
@@ -45,6 +46,10 @@ public final class MegakernelBackend implements Backend {
   private final InstructionTimings timings = new InstructionTimings();
   private PinnedHostBuffer logitsHost;
   private int tag;
+  /** Around each launch: the kernel's own time, without the host's share of a step. */
+  private final CudaEvent launchStart;
+  private final CudaEvent launchEnd;
+  private double lastKernelMicros = Double.NaN;
 
   private MegakernelBackend(CudaBackend cuda, CudaBackendOptions cudaOptions, MegakernelOptions options) {
     this.cuda = cuda;
@@ -70,6 +75,8 @@ public final class MegakernelBackend implements Backend {
     this.descriptor = new ModelDescriptor(shared.context(), shared.stream(), dims, config.rmsNormEps(), shared,
         tiles, buffers);
     this.step = new MegakernelStep(shared.context(), shared.stream());
+    this.launchStart = shared.context().createEvent();
+    this.launchEnd = shared.context().createEvent();
   }
 
   /**
@@ -121,6 +128,15 @@ public final class MegakernelBackend implements Backend {
   /** Device bytes of the megakernel's tiled weight copies (on top of the CUDA backend's weights). */
   public long tiledWeightBytes() {
     return tiles.bytes();
+  }
+
+  /**
+   * GPU time of the last megakernel launch in µs, from CUDA events on either side of it (with timing on, the
+   * timing records' download is inside); NaN before the first. A step's host time adds the step's upload,
+   * the tokens' download and the host's own work.
+   */
+  public double lastKernelMicros() {
+    return lastKernelMicros;
   }
 
   /** Per-opcode time of the steps run so far, when {@link MegakernelOptions#timing()} is on. */
@@ -188,10 +204,13 @@ public final class MegakernelBackend implements Backend {
     int epoch = program.prepare(shared.stream());
     step.upload(batch, sampling, bucket, shared.stream());
     shared.kvCache().awaitMapped();
+    launchStart.record(shared.stream());
     program.launch(shared.stream(), descriptor.address(), step.stepAddress(), step.outputAddress(), epoch, tag,
         watchdogCycles(), pagesInFlight);
+    launchEnd.record(shared.stream());
     step.download(shared.stream());
     shared.stream().synchronize();
+    lastKernelMicros = 1e3 * launchEnd.millisSince(launchStart);
     MegakernelStep.Failure failure = step.failure(tag);
     if (failure != null) {
       program.failed();
@@ -260,6 +279,8 @@ public final class MegakernelBackend implements Backend {
       logitsHost.close();
     }
     step.close();
+    launchStart.close();
+    launchEnd.close();
     descriptor.close();
     buffers.close();
     tiles.close();

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.DoubleSupplier;
 import org.sparkllm.backend.ForwardBatch;
 import org.sparkllm.backend.Sampling;
 import org.sparkllm.backend.Backend;
@@ -11,14 +12,21 @@ import org.sparkllm.backend.Backend;
 /**
  * Decode step time at a batch size: {@code batch} sequences prefilled to {@code context} tokens, then
  * greedy decode steps timed one by one on the host clock (what the engine waits for: input upload,
- * graph replay, sampled ids back), median over the timed steps.
+ * graph replay, sampled ids back), median over the timed steps; and, where the backend says how long its last
+ * step's kernel ran on the GPU ({@code deviceMicros}), the median of that too.
  */
 final class DecodeLatency {
-  record Result(int batch, int context, double medianMicros, double p90Micros) {}
+  /** {@code medianDeviceMicros}: NaN without a {@code deviceMicros} source. */
+  record Result(int batch, int context, double medianMicros, double p90Micros, double medianDeviceMicros) {}
 
   private DecodeLatency() {}
 
   static Result measure(Backend backend, int batch, int context, int warmup, int steps, long seed) {
+    return measure(backend, batch, context, warmup, steps, seed, null);
+  }
+
+  static Result measure(Backend backend, int batch, int context, int warmup, int steps, long seed,
+      DoubleSupplier deviceMicros) {
     Random random = new Random(seed);
     int vocab = backend.config().vocabSize();
     int[] slots = new int[batch];
@@ -38,6 +46,7 @@ final class DecodeLatency {
       greedy.add(Sampling.greedy());
     }
     double[] micros = new double[steps];
+    double[] device = new double[steps];
     for (int s = 0; s < warmup + steps; s++) {
       List<ForwardBatch.Chunk> chunks = new ArrayList<>(batch);
       for (int b = 0; b < batch; b++) {
@@ -48,12 +57,14 @@ final class DecodeLatency {
       long elapsed = System.nanoTime() - start;
       if (s >= warmup) {
         micros[s - warmup] = elapsed / 1e3;
+        device[s - warmup] = deviceMicros == null ? Double.NaN : deviceMicros.getAsDouble();
       }
     }
     for (int slot : slots) {
       backend.kvCache().releaseSlot(slot);
     }
     Arrays.sort(micros);
-    return new Result(batch, context, micros[steps / 2], micros[(int) (steps * 0.9)]);
+    Arrays.sort(device);
+    return new Result(batch, context, micros[steps / 2], micros[(int) (steps * 0.9)], device[steps / 2]);
   }
 }

@@ -20,6 +20,8 @@ final class MegakernelReport {
     row(md, r, "batch1_speedup", "megakernel speed-up at batch 1", "%.2fx");
     row(md, r, "batch1_floor_us", "batch-1 floor (weights + KV bytes / copy bandwidth)", "%.1f µs");
     row(md, r, "batch1_bw_fraction", "megakernel batch-1 bandwidth / copy bandwidth", "%.2f");
+    row(md, r, "batch1_kernel_us_megakernel", "batch-1 megakernel launch alone (CUDA events)", "%.1f µs");
+    row(md, r, "batch1_kernel_bw_fraction", "the launch's bandwidth / copy bandwidth", "%.2f");
     row(md, r, "batch64_over_batch1", "megakernel step at batch 64 / batch 1", "%.2f");
     row(md, r, "offline_tokens_per_s_graph", "offline throughput, CUDA-graph path", "%.0f tokens/s");
     row(md, r, "offline_tokens_per_s_megakernel", "offline throughput, megakernel engine", "%.0f tokens/s");
@@ -29,14 +31,16 @@ final class MegakernelReport {
     if (decode.size() > 0) {
       md.append("\nDecode step time by batch size (host wall time per step, median; context ")
           .append(decode.elements().next().path("context").asInt()).append(" tokens):\n\n")
-          .append("| batch | graph µs | megakernel µs | speed-up | runs on the megakernel |\n|---|---|---|---|---|\n");
+          .append("| batch | graph µs | megakernel µs | speed-up | runs on the megakernel | megakernel launch alone µs "
+              + "(CUDA events) |\n|---|---|---|---|---|---|\n");
       for (Iterator<Map.Entry<String, JsonNode>> it = decode.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         JsonNode n = e.getValue();
-        md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2fx | %s |%n",
+        md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2fx | %s | %.1f |%n",
             e.getKey().substring("batch".length()), n.path("graph_us_per_step").asDouble(),
             n.path("megakernel_us_per_step").asDouble(), n.path("speedup").asDouble(),
-            n.path("on_megakernel").asBoolean() ? "yes" : "no (graph path)"));
+            n.path("on_megakernel").asBoolean() ? "yes" : "no (graph path)",
+            n.path("megakernel_kernel_us").asDouble(Double.NaN)));
       }
     }
     for (Iterator<Map.Entry<String, JsonNode>> it = r.fields(); it.hasNext(); ) {
