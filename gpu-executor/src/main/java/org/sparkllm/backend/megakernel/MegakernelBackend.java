@@ -49,7 +49,9 @@ public final class MegakernelBackend implements Backend {
   /** Around each launch: the kernel's own time, without the host's share of a step. */
   private final CudaEvent launchStart;
   private final CudaEvent launchEnd;
-  private double lastKernelMicros = Double.NaN;
+  private boolean launched;
+  /** validate's marks of the slots a step names (cleared after each check: no set per step). */
+  private final boolean[] slotSeen;
 
   private MegakernelBackend(CudaBackend cuda, CudaBackendOptions cudaOptions, MegakernelOptions options) {
     this.cuda = cuda;
@@ -75,6 +77,7 @@ public final class MegakernelBackend implements Backend {
     this.descriptor = new ModelDescriptor(shared.context(), shared.stream(), dims, config.rmsNormEps(), shared,
         tiles, buffers);
     this.step = new MegakernelStep(shared.context(), shared.stream());
+    this.slotSeen = new boolean[cudaOptions.maxSlots()];
     this.launchStart = shared.context().createEvent();
     this.launchEnd = shared.context().createEvent();
   }
@@ -133,10 +136,10 @@ public final class MegakernelBackend implements Backend {
   /**
    * GPU time of the last megakernel launch in µs, from CUDA events on either side of it (with timing on, the
    * timing records' download is inside); NaN before the first. A step's host time adds the step's upload,
-   * the tokens' download and the host's own work.
+   * the tokens' download and the host's own work. Read on demand, so that steps do not pay for the query.
    */
   public double lastKernelMicros() {
-    return lastKernelMicros;
+    return launched ? 1e3 * launchEnd.millisSince(launchStart) : Double.NaN;
   }
 
   /** Per-opcode time of the steps run so far, when {@link MegakernelOptions#timing()} is on. */
@@ -210,7 +213,7 @@ public final class MegakernelBackend implements Backend {
     launchEnd.record(shared.stream());
     step.download(shared.stream());
     shared.stream().synchronize();
-    lastKernelMicros = 1e3 * launchEnd.millisSince(launchStart);
+    launched = true;
     MegakernelStep.Failure failure = step.failure(tag);
     if (failure != null) {
       program.failed();
@@ -251,20 +254,29 @@ public final class MegakernelBackend implements Backend {
   }
 
   private void validate(ForwardBatch batch) {
-    java.util.Set<Integer> slots = new java.util.HashSet<>();
-    for (ForwardBatch.Chunk chunk : batch.chunks()) {
-      if (chunk.slot() < 0 || chunk.slot() >= cudaOptions.maxSlots() || !slots.add(chunk.slot())) {
-        throw new IllegalArgumentException("slot " + chunk.slot() + " is outside [0, " + cudaOptions.maxSlots()
-            + ") or appears twice in one step");
+    List<ForwardBatch.Chunk> chunks = batch.chunks();
+    try {
+      for (ForwardBatch.Chunk chunk : chunks) {
+        if (chunk.slot() < 0 || chunk.slot() >= cudaOptions.maxSlots() || slotSeen[chunk.slot()]) {
+          throw new IllegalArgumentException("slot " + chunk.slot() + " is outside [0, " + cudaOptions.maxSlots()
+              + ") or appears twice in one step");
+        }
+        slotSeen[chunk.slot()] = true;
+        if (chunk.startPosition() < 0 || chunk.startPosition() + 1 > cudaOptions.maxContext()) {
+          throw new IllegalArgumentException("position " + chunk.startPosition() + " exceeds the context limit "
+              + cudaOptions.maxContext());
+        }
+        int token = chunk.tokens()[0];
+        if (token < 0 || token >= dims.vocab()) {
+          throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, " + dims.vocab()
+              + ")");
+        }
       }
-      if (chunk.startPosition() < 0 || chunk.startPosition() + 1 > cudaOptions.maxContext()) {
-        throw new IllegalArgumentException("position " + chunk.startPosition() + " exceeds the context limit "
-            + cudaOptions.maxContext());
-      }
-      int token = chunk.tokens()[0];
-      if (token < 0 || token >= dims.vocab()) {
-        throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, " + dims.vocab()
-            + ")");
+    } finally {
+      for (ForwardBatch.Chunk chunk : chunks) {
+        if (chunk.slot() >= 0 && chunk.slot() < slotSeen.length) {
+          slotSeen[chunk.slot()] = false;
+        }
       }
     }
   }

@@ -11,7 +11,8 @@ import org.sparkllm.backend.Backend;
 
 /**
  * Decode step time at a batch size: {@code batch} sequences prefilled to {@code context} tokens, then
- * greedy decode steps timed one by one on the host clock (what the engine waits for: input upload,
+ * greedy decode steps at positions {@code context} onwards (the warm-up steps write the same positions first),
+ * timed one by one on the host clock (what the engine waits for: input upload,
  * graph replay, sampled ids back), median over the timed steps; and, where the backend says how long its last
  * step's kernel ran on the GPU ({@code deviceMicros}), the median of that too.
  */
@@ -32,9 +33,9 @@ final class DecodeLatency {
     int[] slots = new int[batch];
     for (int b = 0; b < batch; b++) {
       slots[b] = backend.kvCache().acquireSlot();
-      if (slots[b] < 0 || !backend.kvCache().ensureCapacity(slots[b], context + warmup + steps + 1)) {
+      if (slots[b] < 0 || !backend.kvCache().ensureCapacity(slots[b], context + steps + 1)) {
         throw new IllegalStateException("the KV cache cannot hold " + batch + " sequences of "
-            + (context + warmup + steps + 1) + " tokens");
+            + (context + steps + 1) + " tokens");
       }
       int[] prompt = random.ints(context, 0, vocab).toArray();
       backend.forwardAndSample(new ForwardBatch(List.of(new ForwardBatch.Chunk(slots[b], 0, prompt, true))),
@@ -48,9 +49,12 @@ final class DecodeLatency {
     double[] micros = new double[steps];
     double[] device = new double[steps];
     for (int s = 0; s < warmup + steps; s++) {
+      // Warm-up steps write positions that the timed steps write again, so however long the warm-up, the
+      // timed steps see contexts context + 1 .. context + steps.
+      int position = context + (s < warmup ? s % steps : s - warmup);
       List<ForwardBatch.Chunk> chunks = new ArrayList<>(batch);
       for (int b = 0; b < batch; b++) {
-        chunks.add(new ForwardBatch.Chunk(slots[b], context + s, new int[] {next[b]}, true));
+        chunks.add(new ForwardBatch.Chunk(slots[b], position, new int[] {next[b]}, true));
       }
       long start = System.nanoTime();
       next = backend.forwardAndSample(new ForwardBatch(chunks), greedy);
