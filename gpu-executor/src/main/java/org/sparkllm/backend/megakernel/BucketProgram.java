@@ -65,8 +65,11 @@ final class BucketProgram implements AutoCloseable {
     }
   }
 
-  /** The launch completed: counters are at the next epoch. */
-  void completed() {
+  /**
+   * A launch was queued: the next one runs at the next epoch, since the counters reach it when this one
+   * completes (a launch queued behind it on the stream starts after). If this one fails, {@link #failed}.
+   */
+  void launched() {
     clock.advance();
   }
 

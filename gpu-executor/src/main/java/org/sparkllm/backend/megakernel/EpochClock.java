@@ -39,7 +39,7 @@ final class EpochClock {
     return (int) epoch;
   }
 
-  /** A launch completed normally. */
+  /** A launch was queued (it and every launch queued before it are expected to complete). */
   void advance() {
     epoch++;
   }

@@ -11,7 +11,6 @@ import org.sparkllm.backend.Sampling;
 import org.sparkllm.backend.cuda.CudaBackend;
 import org.sparkllm.backend.cuda.CudaBackendOptions;
 import org.sparkllm.backend.cuda.SharedDevice;
-import org.sparkllm.cuda.CudaEvent;
 import org.sparkllm.cuda.PinnedHostBuffer;
 import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
@@ -41,17 +40,37 @@ public final class MegakernelBackend implements Backend {
   private final MegakernelWeights tiles;
   private final MegakernelBuffers buffers;
   private final ModelDescriptor descriptor;
-  private final MegakernelStep step;
+  /** Two sets of step buffers, taken in turn: a step launched ahead has its own while the host reads the last. */
+  private final MegakernelStep[] steps = new MegakernelStep[2];
+  private int launches;
   private final TreeMap<Integer, BucketProgram> programs = new TreeMap<>();
   private final InstructionTimings timings = new InstructionTimings();
   private PinnedHostBuffer logitsHost;
   private int tag;
-  /** Around each launch: the kernel's own time, without the host's share of a step. */
-  private final CudaEvent launchStart;
-  private final CudaEvent launchEnd;
-  private boolean launched;
   /** validate's marks of the slots a step names (cleared after each check: no set per step). */
   private final boolean[] slotSeen;
+  private final KvCache kvCache;
+  /** The step launched before the caller asked for it (MegakernelOptions.launchAhead); null when none. */
+  private Launch ahead;
+  /** Once the step ahead has been waited for (a slot went back to the pool): its tokens, or its failure. */
+  private int[] aheadTokens;
+  private MegakernelWatchdogException aheadFailure;
+  /** The step after the last megakernel step, if its sequences go on; null after anything else. */
+  private Continuation following;
+  private MegakernelStep lastAwaited;
+  private long launchedAhead;
+  private long usedAhead;
+
+  /** A launch in flight. {@code afterFailure}: it was queued behind a step that failed, so it fails too. */
+  private record Launch(MegakernelStep step, BucketProgram program, int rows, int bucket, int epoch, int tag,
+      boolean afterFailure) {
+    Launch failing() {
+      return new Launch(step, program, rows, bucket, epoch, tag, true);
+    }
+  }
+
+  /** How many steps were launched ahead, and how many of them the caller's next batch used. */
+  public record LaunchesAhead(long launched, long used) {}
 
   private MegakernelBackend(CudaBackend cuda, CudaBackendOptions cudaOptions, MegakernelOptions options) {
     this.cuda = cuda;
@@ -76,10 +95,11 @@ public final class MegakernelBackend implements Backend {
     this.buffers = new MegakernelBuffers(shared.context(), dims, limits.sms(), largest);
     this.descriptor = new ModelDescriptor(shared.context(), shared.stream(), dims, config.rmsNormEps(), shared,
         tiles, buffers);
-    this.step = new MegakernelStep(shared.context(), shared.stream());
+    for (int i = 0; i < steps.length; i++) {
+      steps[i] = new MegakernelStep(shared.context(), shared.stream());
+    }
     this.slotSeen = new boolean[cudaOptions.maxSlots()];
-    this.launchStart = shared.context().createEvent();
-    this.launchEnd = shared.context().createEvent();
+    this.kvCache = new SettlingKvCache(cuda.kvCache(), this::landAhead);
   }
 
   /**
@@ -120,7 +140,7 @@ public final class MegakernelBackend implements Backend {
 
   @Override
   public KvCache kvCache() {
-    return cuda.kvCache();
+    return kvCache;
   }
 
   /** The CUDA backend it wraps (prefill and fallback steps run there). */
@@ -139,7 +159,11 @@ public final class MegakernelBackend implements Backend {
    * the tokens' download and the host's own work. Read on demand, so that steps do not pay for the query.
    */
   public double lastKernelMicros() {
-    return launched ? 1e3 * launchEnd.millisSince(launchStart) : Double.NaN;
+    return lastAwaited == null ? Double.NaN : lastAwaited.kernelMicros();
+  }
+
+  public LaunchesAhead launchesAhead() {
+    return new LaunchesAhead(launchedAhead, usedAhead);
   }
 
   /** Per-opcode time of the steps run so far, when {@link MegakernelOptions#timing()} is on. */
@@ -166,10 +190,13 @@ public final class MegakernelBackend implements Backend {
 
   @Override
   public float[][] forward(ForwardBatch batch) {
+    dropAhead();
+    following = null;
     if (!runsOnMegakernel(batch)) {
       return cuda.forward(batch);
     }
-    run(batch, null);
+    validate(batch);
+    await(launch(batch, null, null));
     int rows = batch.chunks().size();
     int vocab = dims.vocab();
     long bytes = 4L * rows * vocab;
@@ -190,37 +217,146 @@ public final class MegakernelBackend implements Backend {
   @Override
   public int[] forwardAndSample(ForwardBatch batch, List<Sampling> sampling) {
     if (!runsOnMegakernel(batch)) {
+      dropAhead();
+      following = null;
       return cuda.forwardAndSample(batch, sampling);
     }
-    run(batch, sampling);
-    return step.sampled();
+    boolean greedy = sampling == null || sampling.stream().allMatch(s -> s.temperature() <= 0);
+    int[] rowsAhead = greedy && following != null ? following.rowsOf(batch) : null; // null: not a continuation
+    Launch now;
+    int[] landed = null; // now's tokens, if it was waited for already
+    int[] pick = null; // the caller's rows among now's, when some of now's sequences have finished
+    if (rowsAhead != null && ahead != null && bucketFor(rowsAhead.length) == ahead.bucket()) {
+      now = ahead;
+      landed = aheadTokens;
+      MegakernelWatchdogException failed = aheadFailure;
+      clearAhead();
+      if (failed != null) {
+        following = null;
+        throw failed;
+      }
+      usedAhead++;
+      pick = rowsAhead.length == now.rows() ? null : rowsAhead; // rowsAhead ascends: all rows, or a subset
+    } else {
+      dropAhead();
+      validate(batch);
+      now = launch(batch, sampling, null);
+    }
+    // A batch that went on from the step before is likely to go on again: launch its successor now, fed with
+    // the tokens this step picks on the device. (Not after a partial match: the successor's tokens would have
+    // to be gathered; the next step launches ahead again.)
+    if (rowsAhead != null && pick == null && options.launchAhead() && !options.timing()) {
+      ahead = launchNext(now, batch);
+    }
+    int[] tokens;
+    try {
+      tokens = landed != null ? landed : await(now);
+    } catch (RuntimeException e) {
+      following = null;
+      if (ahead != null) {
+        ahead = ahead.failing();
+      }
+      throw e;
+    }
+    if (pick != null) {
+      int[] all = tokens;
+      tokens = new int[pick.length];
+      for (int i = 0; i < pick.length; i++) {
+        tokens[i] = all[pick[i]];
+      }
+    }
+    following = greedy ? Continuation.after(batch, tokens) : null;
+    return tokens;
   }
 
-  /** Uploads the step (null sampling: greedy rows), launches the bucket's kernel, waits, checks the watchdog. */
-  private void run(ForwardBatch batch, List<Sampling> sampling) {
+  /**
+   * Uploads the step (null sampling: greedy rows, whose logits the caller may read; {@code tokensFrom}: the
+   * step whose picks are this one's tokens), launches the bucket's kernel and queues the download.
+   */
+  private Launch launch(ForwardBatch batch, List<Sampling> sampling, MegakernelStep tokensFrom) {
     shared.context().checkOwner();
-    validate(batch);
     int rows = batch.chunks().size();
     int bucket = bucketFor(rows);
     BucketProgram program = program(bucket);
     tag = tag == Integer.MAX_VALUE ? 1 : tag + 1;
+    int launchTag = tag;
     int epoch = program.prepare(shared.stream());
+    MegakernelStep step = steps[launches++ & 1];
     step.upload(batch, sampling, bucket, shared.stream());
-    shared.kvCache().awaitMapped();
-    launchStart.record(shared.stream());
-    program.launch(shared.stream(), descriptor.address(), step.stepAddress(), step.outputAddress(), epoch, tag,
-        watchdogCycles(), pagesInFlight);
-    launchEnd.record(shared.stream());
-    step.download(shared.stream());
-    shared.stream().synchronize();
-    launched = true;
-    MegakernelStep.Failure failure = step.failure(tag);
-    if (failure != null) {
-      program.failed();
-      throw new MegakernelWatchdogException(bucket, epoch, failure, options.watchdogMillis());
+    if (tokensFrom != null) {
+      step.takeTokensFrom(tokensFrom, shared.stream());
     }
-    program.completed();
-    program.addTimings(timings);
+    shared.kvCache().awaitMapped();
+    step.timeLaunch(() -> program.launch(shared.stream(), descriptor.address(), step.stepAddress(),
+        step.outputAddress(), epoch, launchTag, watchdogCycles(), pagesInFlight), shared.stream());
+    program.launched();
+    step.download(shared.stream());
+    return new Launch(step, program, rows, bucket, epoch, launchTag, false);
+  }
+
+  /**
+   * Launches the step after {@code now} (which ran {@code batch}): every row one position further, its token
+   * the one {@code now} picks. Null, launching nothing, where a row would pass the context limit or its slot
+   * cannot grow by a token.
+   */
+  private Launch launchNext(Launch now, ForwardBatch batch) {
+    for (ForwardBatch.Chunk c : batch.chunks()) {
+      int position = c.startPosition() + 1;
+      if (position + 1 > cudaOptions.maxContext() || !cuda.kvCache().ensureCapacity(c.slot(), position + 1)) {
+        return null;
+      }
+    }
+    launchedAhead++;
+    return launch(Continuation.nextPositions(batch), null, now.step());
+  }
+
+  /** Waits for the step's tokens and checks the watchdog; returns the tokens of all its rows. */
+  private int[] await(Launch launch) {
+    launch.step().awaitDownload();
+    lastAwaited = launch.step();
+    MegakernelStep.Failure failure = launch.step().failure(launch.tag());
+    if (failure != null) {
+      launch.program().failed();
+      throw new MegakernelWatchdogException(launch.bucket(), launch.epoch(), failure, options.watchdogMillis());
+    }
+    launch.program().addTimings(timings);
+    return launch.step().sampled();
+  }
+
+  /**
+   * Waits for the step launched ahead, if any, keeping its tokens (or its failure) for the next call: a slot
+   * it writes is going back to the pool, and the next batch may still be its rows without that one.
+   */
+  private void landAhead() {
+    if (ahead == null || aheadTokens != null || aheadFailure != null) {
+      return;
+    }
+    try {
+      aheadTokens = await(ahead);
+    } catch (MegakernelWatchdogException e) {
+      aheadFailure = e;
+    }
+  }
+
+  /**
+   * Waits for the step launched ahead, if any, and drops it: the caller wants something else. What it wrote
+   * lies one position past its sequences' ends, where the next step at that position writes again, so
+   * dropping it loses nothing. Its failure is thrown, unless it only failed because the step before it did.
+   */
+  private void dropAhead() {
+    landAhead();
+    Launch dropped = ahead;
+    MegakernelWatchdogException failed = aheadFailure;
+    clearAhead();
+    if (failed != null && !dropped.afterFailure()) {
+      throw failed;
+    }
+  }
+
+  private void clearAhead() {
+    ahead = null;
+    aheadTokens = null;
+    aheadFailure = null;
   }
 
   private long watchdogCycles() {
@@ -234,6 +370,7 @@ public final class MegakernelBackend implements Backend {
 
   /** Test hook: makes the next launch of {@code rows}' bucket wait for counts no step will produce. */
   void loseSteps(int rows, int steps) {
+    dropAhead();
     program(bucketFor(rows)).skipEpochs(steps);
   }
 
@@ -284,15 +421,16 @@ public final class MegakernelBackend implements Backend {
   @Override
   public void close() {
     shared.context().checkOwner();
+    clearAhead(); // the synchronize below waits for it
     shared.stream().synchronize();
     programs.values().forEach(BucketProgram::close);
     programs.clear();
     if (logitsHost != null) {
       logitsHost.close();
     }
-    step.close();
-    launchStart.close();
-    launchEnd.close();
+    for (MegakernelStep step : steps) {
+      step.close();
+    }
     descriptor.close();
     buffers.close();
     tiles.close();

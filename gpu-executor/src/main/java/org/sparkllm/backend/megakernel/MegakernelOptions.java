@@ -8,8 +8,13 @@ package org.sparkllm.backend.megakernel;
  *     least 1; the shared-memory ring's depth bounds it too)
  * @param maxRows the most decode rows a step may have to run on the megakernel (1 to
  *     {@link #MAX_ROWS}); larger steps run on the CUDA-graph path
+ * @param launchAhead whether a greedy decode step whose batch went on from the step before also launches the
+ *     step after it, fed on the device with the tokens it picks, before the caller asks: the host's share of a
+ *     step (upload, tokens back, the engine's own work) then overlaps the kernel. A caller whose next batch
+ *     differs costs one step's GPU time (off with timing on)
  */
-public record MegakernelOptions(double watchdogMillis, boolean timing, int pagesInFlight, int maxRows) {
+public record MegakernelOptions(double watchdogMillis, boolean timing, int pagesInFlight, int maxRows,
+    boolean launchAhead) {
   /**
    * Default copies in flight per SM: 2. Copies that have not landed delay the SM's other memory operations,
    * the release fence of every instruction first, while two per SM keep HBM near its rate: on an H100 at
@@ -37,22 +42,26 @@ public record MegakernelOptions(double watchdogMillis, boolean timing, int pages
   }
 
   public static MegakernelOptions defaults() {
-    return new MegakernelOptions(1000, false, DEFAULT_PAGES_IN_FLIGHT, DEFAULT_MAX_ROWS);
+    return new MegakernelOptions(1000, false, DEFAULT_PAGES_IN_FLIGHT, DEFAULT_MAX_ROWS, true);
   }
 
   public MegakernelOptions withTiming(boolean on) {
-    return new MegakernelOptions(watchdogMillis, on, pagesInFlight, maxRows);
+    return new MegakernelOptions(watchdogMillis, on, pagesInFlight, maxRows, launchAhead);
   }
 
   public MegakernelOptions withWatchdogMillis(double millis) {
-    return new MegakernelOptions(millis, timing, pagesInFlight, maxRows);
+    return new MegakernelOptions(millis, timing, pagesInFlight, maxRows, launchAhead);
   }
 
   public MegakernelOptions withPagesInFlight(int pages) {
-    return new MegakernelOptions(watchdogMillis, timing, pages, maxRows);
+    return new MegakernelOptions(watchdogMillis, timing, pages, maxRows, launchAhead);
   }
 
   public MegakernelOptions withMaxRows(int rows) {
-    return new MegakernelOptions(watchdogMillis, timing, pagesInFlight, rows);
+    return new MegakernelOptions(watchdogMillis, timing, pagesInFlight, rows, launchAhead);
+  }
+
+  public MegakernelOptions withLaunchAhead(boolean on) {
+    return new MegakernelOptions(watchdogMillis, timing, pagesInFlight, maxRows, on);
   }
 }

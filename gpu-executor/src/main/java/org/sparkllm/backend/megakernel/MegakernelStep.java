@@ -6,6 +6,7 @@ import org.sparkllm.backend.ForwardBatch;
 import org.sparkllm.backend.Sampling;
 import org.sparkllm.backend.cuda.DeviceSampler;
 import org.sparkllm.cuda.CudaContext;
+import org.sparkllm.cuda.CudaEvent;
 import org.sparkllm.cuda.CudaStream;
 import org.sparkllm.cuda.DeviceBuffer;
 import org.sparkllm.cuda.PinnedHostBuffer;
@@ -13,7 +14,8 @@ import org.sparkllm.cuda.PinnedHostBuffer;
 /**
  * One step's inputs (struct Step, then each row's sampling parameters, which the kernel's SAMPLE
  * instructions read at kSampleParamsOffset) in one upload, and its outputs (struct Output: sampled tokens
- * and the watchdog's record) in one download.
+ * and the watchdog's record) in one download; events around its launch and after its download. The backend
+ * keeps two, so that a step launched ahead has its own buffers while the host reads the one before.
  */
 final class MegakernelStep implements AutoCloseable {
   static final int ROWS = MegakernelBuffers.MAX_ROWS;
@@ -29,6 +31,9 @@ final class MegakernelStep implements AutoCloseable {
   private final PinnedHostBuffer inputHost;
   private final DeviceBuffer output;
   private final PinnedHostBuffer outputHost;
+  private final CudaEvent launchStart;
+  private final CudaEvent launchEnd;
+  private final CudaEvent downloaded;
   private int rows;
 
   MegakernelStep(CudaContext context, CudaStream stream) {
@@ -37,6 +42,9 @@ final class MegakernelStep implements AutoCloseable {
     output = context.allocate(OUTPUT_BYTES);
     outputHost = context.allocatePinned(OUTPUT_BYTES);
     output.fill((byte) 0, stream); // tag 0 is never a launch's tag: no failure recorded
+    launchStart = context.createEvent();
+    launchEnd = context.createEvent();
+    downloaded = context.createEvent();
   }
 
   /**
@@ -59,8 +67,34 @@ final class MegakernelStep implements AutoCloseable {
     input.copyFrom(inputHost, PARAMS_OFFSET + (long) DeviceSampler.PARAMS_BYTES * bucket, stream);
   }
 
+  /**
+   * After {@link #upload}: the tokens of {@code previous}'s rows (its output, on the device) become this
+   * step's tokens, so the step can be launched before the host has read them.
+   */
+  void takeTokensFrom(MegakernelStep previous, CudaStream stream) {
+    previous.output.copyToAt(0, input, 16, 4L * rows, stream); // struct Output.tokens -> struct Step.tokens
+  }
+
+  /** Launches {@code launch} between two events (the kernel's own time, {@link #kernelMicros}). */
+  void timeLaunch(Runnable launch, CudaStream stream) {
+    launchStart.record(stream);
+    launch.run();
+    launchEnd.record(stream);
+  }
+
   void download(CudaStream stream) {
     output.copyTo(outputHost, OUTPUT_BYTES, stream);
+    downloaded.record(stream);
+  }
+
+  /** Waits until the download has landed (work queued after it may still run). */
+  void awaitDownload() {
+    downloaded.synchronize();
+  }
+
+  /** GPU time of the launch, once it has completed. */
+  double kernelMicros() {
+    return 1e3 * launchEnd.millisSince(launchStart);
   }
 
   int rows() {
@@ -102,5 +136,8 @@ final class MegakernelStep implements AutoCloseable {
     inputHost.close();
     output.close();
     outputHost.close();
+    launchStart.close();
+    launchEnd.close();
+    downloaded.close();
   }
 }

@@ -32,8 +32,9 @@ import org.sparkllm.safetensors.ModelTensors;
  * <pre>
  * java -cp ... org.sparkllm.bench.gpu.MegakernelBenchmark [--model DIR | --models-dir DIR]
  *     [--out-dir docs/perf] [--name megakernel] [--batches 1,8,64,256] [--context 512]
- *     [--prompts 2048] [--input-len 256] [--output-len 256] [--breakdown-batches 1]
+ *     [--prompts 2048] [--input-len 256] [--output-len 256] [--breakdown-batches 1] [--launch-ahead true]
  * </pre>
+ * {@code --launch-ahead false} turns off {@link MegakernelOptions#launchAhead()} (for a comparison).
  */
 public final class MegakernelBenchmark {
   /**
@@ -59,11 +60,14 @@ public final class MegakernelBenchmark {
     int inputLen = Integer.parseInt(o.getOrDefault("input-len", "256"));
     int outputLen = Integer.parseInt(o.getOrDefault("output-len", "256"));
     List<Integer> breakdownBatches = BenchCli.ints(o.getOrDefault("breakdown-batches", "1"));
+    MegakernelOptions megakernel =
+        ALL_BUCKETS.withLaunchAhead(Boolean.parseBoolean(o.getOrDefault("launch-ahead", "true")));
 
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode report = json.createObjectNode();
     LlamaConfig config = LlamaConfig.read(model);
     report.put("checkpoint", model.getFileName().toString());
+    report.put("launch_ahead", megakernel.launchAhead());
     try (CudaContext device = CudaContext.openPrimary(0)) {
       report.put("gpu", device.deviceName());
       double copy = CopyBandwidth.measure(device, CopyBandwidth.DEFAULT_BYTES, CopyBandwidth.DEFAULT_ITERATIONS);
@@ -73,14 +77,14 @@ public final class MegakernelBenchmark {
 
     CudaBackendOptions cudaOptions = new CudaBackendOptions(0, 256, 8192, 4096, 0.9, true);
     try (ModelTensors tensors = ModelTensors.open(model)) {
-      decodeSteps(report, config, tensors, cudaOptions, batches, context);
+      decodeSteps(report, config, tensors, cudaOptions, megakernel, batches, context);
       for (int batch : breakdownBatches) {
-        breakdown(report, config, tensors, cudaOptions, batch, context);
+        breakdown(report, config, tensors, cudaOptions, megakernel, batch, context);
       }
     }
     if (prompts > 0) {
       for (String device : List.of("cuda:0", "megakernel:0")) {
-        offline(report, model, device, prompts, inputLen, outputLen);
+        offline(report, model, device, megakernel, prompts, inputLen, outputLen);
       }
       report.put("offline_megakernel_over_graph",
           report.get("offline_tokens_per_s_megakernel").asDouble() / report.get("offline_tokens_per_s_graph").asDouble());
@@ -95,14 +99,16 @@ public final class MegakernelBenchmark {
 
   /** Decode step time per batch size on the graph path and the megakernel, same backend, same contexts. */
   private static void decodeSteps(ObjectNode report, LlamaConfig config, ModelTensors tensors,
-      CudaBackendOptions cudaOptions, List<Integer> batches, int context) {
-    try (MegakernelBackend mk = MegakernelBackend.load(config, tensors, cudaOptions, ALL_BUCKETS)) {
+      CudaBackendOptions cudaOptions, MegakernelOptions megakernel, List<Integer> batches, int context) {
+    try (MegakernelBackend mk = MegakernelBackend.load(config, tensors, cudaOptions, megakernel)) {
       report.put("weight_bytes", mk.cuda().weightBytes());
       ObjectNode decode = report.putObject("decode");
       for (int batch : batches) {
         DecodeLatency.Result graph = DecodeLatency.measure(mk.cuda(), batch, context, WARMUP_STEPS, TIMED_STEPS, 42);
+        MegakernelBackend.LaunchesAhead before = mk.launchesAhead();
         DecodeLatency.Result mega =
             DecodeLatency.measure(mk, batch, context, WARMUP_STEPS, TIMED_STEPS, 42, mk::lastKernelMicros);
+        MegakernelBackend.LaunchesAhead after = mk.launchesAhead();
         ObjectNode n = decode.putObject("batch" + batch);
         n.put("context", context);
         n.put("on_megakernel", mk.runsOnMegakernel(decodeBatch(batch)));
@@ -110,6 +116,8 @@ public final class MegakernelBenchmark {
         n.put("megakernel_us_per_step", mega.medianMicros());
         n.put("megakernel_us_per_step_p90", mega.p90Micros());
         n.put("megakernel_kernel_us", mega.medianDeviceMicros());
+        n.put("steps_launched_ahead", after.launched() - before.launched());
+        n.put("steps_launched_ahead_used", after.used() - before.used());
         n.put("speedup", graph.medianMicros() / mega.medianMicros());
         log("decode batch %d at %d tokens: graph %.1f us, megakernel %.1f us (kernel %.1f us) (x%.2f)", batch,
             context, graph.medianMicros(), mega.medianMicros(), mega.medianDeviceMicros(),
@@ -144,9 +152,8 @@ public final class MegakernelBenchmark {
 
   /** Steps with the kernel's timestamps on: per opcode, µs per instruction in each phase. */
   private static void breakdown(ObjectNode report, LlamaConfig config, ModelTensors tensors,
-      CudaBackendOptions cudaOptions, int batch, int context) {
-    try (MegakernelBackend mk = MegakernelBackend.load(config, tensors, cudaOptions,
-        ALL_BUCKETS.withTiming(true))) {
+      CudaBackendOptions cudaOptions, MegakernelOptions megakernel, int batch, int context) {
+    try (MegakernelBackend mk = MegakernelBackend.load(config, tensors, cudaOptions, megakernel.withTiming(true))) {
       DecodeLatency.Result timed = DecodeLatency.measure(mk, batch, context, 5, 50, 43);
       InstructionTimings timings = mk.timings();
       ObjectNode b = report.putObject("breakdown_batch" + batch);
@@ -167,12 +174,12 @@ public final class MegakernelBenchmark {
     }
   }
 
-  private static void offline(ObjectNode report, Path model, String device, int prompts, int inputLen,
-      int outputLen) {
+  private static void offline(ObjectNode report, Path model, String device, MegakernelOptions megakernel,
+      int prompts, int inputLen, int outputLen) {
     EngineOptions options = EngineOptions.defaults().withMaxSequences(256).withMaxBatchTokens(8192)
         .withMaxContextTokens(inputLen + outputLen + 16);
     String key = device.startsWith("megakernel") ? "megakernel" : "graph";
-    try (Engine engine = Engine.open(model, options, device, ALL_BUCKETS)) {
+    try (Engine engine = Engine.open(model, options, device, megakernel)) {
       OfflineThroughput.measure(engine, Math.min(prompts, 256), inputLen, 16, 1); // warm-up
       OfflineThroughput.Result r = OfflineThroughput.measure(engine, prompts, inputLen, outputLen, 2);
       report.put("offline_tokens_per_s_" + key, r.outputTokensPerSecond());

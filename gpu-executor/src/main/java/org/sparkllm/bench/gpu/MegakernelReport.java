@@ -32,15 +32,16 @@ final class MegakernelReport {
       md.append("\nDecode step time by batch size (host wall time per step, median; context ")
           .append(decode.elements().next().path("context").asInt()).append(" tokens):\n\n")
           .append("| batch | graph µs | megakernel µs | speed-up | runs on the megakernel | megakernel launch alone µs "
-              + "(CUDA events) |\n|---|---|---|---|---|---|\n");
+              + "(CUDA events) | steps launched ahead, used |\n|---|---|---|---|---|---|---|\n");
       for (Iterator<Map.Entry<String, JsonNode>> it = decode.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         JsonNode n = e.getValue();
-        md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2fx | %s | %.1f |%n",
+        md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2fx | %s | %.1f | %d, %d |%n",
             e.getKey().substring("batch".length()), n.path("graph_us_per_step").asDouble(),
             n.path("megakernel_us_per_step").asDouble(), n.path("speedup").asDouble(),
             n.path("on_megakernel").asBoolean() ? "yes" : "no (graph path)",
-            n.path("megakernel_kernel_us").asDouble(Double.NaN)));
+            n.path("megakernel_kernel_us").asDouble(Double.NaN), n.path("steps_launched_ahead").asLong(),
+            n.path("steps_launched_ahead_used").asLong()));
       }
     }
     for (Iterator<Map.Entry<String, JsonNode>> it = r.fields(); it.hasNext(); ) {

@@ -205,6 +205,77 @@ class MegakernelBackendGpuTest {
     }
   }
 
+  /**
+   * Steps launched ahead (MegakernelOptions.launchAhead) against the graph path on twin slots of the same tiny
+   * model, token for token: decode steps that go on (used ahead), a row left out of a batch (a partial match in
+   * the same bucket), a finished sequence's slot released and a new sequence prefilled (the step ahead dropped),
+   * and a row that samples (no step ahead).
+   */
+  @Test
+  void stepsLaunchedAheadGiveTheGraphPathsTokensWhateverTheNextBatch() {
+    Path model = TestModels.tiny();
+    LlamaConfig config = LlamaConfig.read(model);
+    try (ModelTensors tensors = ModelTensors.open(model);
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024, 16), ALL_BUCKETS)) {
+      assertTrue(ALL_BUCKETS.launchAhead());
+      Random random = new Random(11);
+      List<int[]> rows = new ArrayList<>(); // {megakernel slot, graph slot, position, token}
+      for (int r = 0; r < 4; r++) {
+        rows.add(newSequence(mk, random, config.vocabSize()));
+      }
+      for (int s = 0; s < 40; s++) {
+        List<int[]> batch = new ArrayList<>(rows);
+        if (s >= 10 && s < 14) {
+          batch.remove(2); // left out for a few steps, not finished: 3 rows stay in bucket 4
+        }
+        if (s == 20) { // row 0 finished: its slots go back to the pool while the step ahead may write them
+          int[] done = rows.remove(0);
+          mk.kvCache().releaseSlot(done[0]);
+          mk.kvCache().releaseSlot(done[1]);
+          batch.remove(done);
+        }
+        if (s == 25) { // a new sequence: its prefill runs on the graph path
+          int[] fresh = newSequence(mk, random, config.vocabSize());
+          rows.add(fresh);
+          batch.add(fresh);
+        }
+        List<Sampling> sampling = greedy(batch.size());
+        if (s == 30) {
+          sampling.set(1, new Sampling(1.0f, 0, 1, 0, 5, s));
+        }
+        List<Chunk> onMk = new ArrayList<>();
+        List<Chunk> onGraph = new ArrayList<>();
+        for (int[] r : batch) {
+          onMk.add(new Chunk(r[0], r[2], new int[] {r[3]}, true));
+          onGraph.add(new Chunk(r[1], r[2], new int[] {r[3]}, true));
+        }
+        int[] kernel = mk.forwardAndSample(new ForwardBatch(onMk), sampling);
+        int[] graph = mk.cuda().forwardAndSample(new ForwardBatch(onGraph), sampling);
+        assertEquals(Arrays.toString(graph), Arrays.toString(kernel), "step " + s);
+        for (int i = 0; i < batch.size(); i++) {
+          batch.get(i)[2]++;
+          batch.get(i)[3] = kernel[i];
+        }
+      }
+      MegakernelBackend.LaunchesAhead ahead = mk.launchesAhead();
+      System.out.println("steps launched ahead: " + ahead);
+      assertTrue(ahead.used() >= 25, ahead.toString());
+      assertTrue(ahead.launched() > ahead.used(), "some were dropped: " + ahead);
+    }
+  }
+
+  /** A prompt of 5 random tokens prefilled on both twins' slots: {megakernel slot, graph slot, 5, its token}. */
+  private static int[] newSequence(MegakernelBackend mk, Random random, int vocab) {
+    int[] prompt = random.ints(5, 0, vocab).toArray();
+    int a = mk.kvCache().acquireSlot();
+    int b = mk.kvCache().acquireSlot();
+    assertTrue(mk.kvCache().ensureCapacity(a, 64) && mk.kvCache().ensureCapacity(b, 64));
+    int token = mk.forwardAndSample(new ForwardBatch(List.of(new Chunk(a, 0, prompt, true))), greedy(1))[0];
+    int twin = mk.cuda().forwardAndSample(new ForwardBatch(List.of(new Chunk(b, 0, prompt, true))), greedy(1))[0];
+    assertEquals(twin, token, "prefill");
+    return new int[] {a, b, 5, token};
+  }
+
   @Test
   void byDefaultStepsAboveTheCudaCoreBucketsRunOnTheGraphPath() {
     Path model = TestModels.tiny();

@@ -1,6 +1,7 @@
 package org.sparkllm.backend.megakernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,5 +26,13 @@ class MegakernelOptionsTest {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> MegakernelOptions.defaults().withPagesInFlight(0));
     assertTrue(e.getMessage().contains("pagesInFlight") && e.getMessage().contains("0"), e.getMessage());
+  }
+
+  @Test
+  void stepsAreLaunchedAheadUnlessTurnedOffAndEveryWitherKeepsTheSetting() {
+    assertTrue(MegakernelOptions.defaults().launchAhead());
+    MegakernelOptions off = MegakernelOptions.defaults().withLaunchAhead(false);
+    assertFalse(off.launchAhead());
+    assertFalse(off.withTiming(true).withWatchdogMillis(5).withPagesInFlight(3).withMaxRows(64).launchAhead());
   }
 }
