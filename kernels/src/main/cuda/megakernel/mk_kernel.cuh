@@ -120,7 +120,6 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
 MK_DECODE_KERNEL(1)
 MK_DECODE_KERNEL(2)
 MK_DECODE_KERNEL(4)
-MK_DECODE_KERNEL(8)
 MK_DECODE_KERNEL(16)
 MK_DECODE_KERNEL(32)
 MK_DECODE_KERNEL(64)

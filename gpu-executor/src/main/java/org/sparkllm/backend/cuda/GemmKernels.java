@@ -38,7 +38,8 @@ public final class GemmKernels implements AutoCloseable {
   }
 
   static final int K_TILE = 64;
-  private static final int MATVEC_MAX_M = 8;
+  /** The most rows a GEMM runs as a matvec (CUDA cores, K parts); above, on tensor cores. */
+  public static final int MATVEC_MAX_M = 8;
   private static final int MATVEC_THREADS = 256;
   private static final int MATVEC_WARPS = MATVEC_THREADS / 32;
   private static final int MAX_SPLITS = 16;

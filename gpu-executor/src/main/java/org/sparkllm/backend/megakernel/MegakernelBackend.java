@@ -16,8 +16,8 @@ import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
 
 /**
- * Decode steps of up to {@link MegakernelOptions#maxRows()} sequences (8 by default, at most 256) in one
- * launch of the persistent megakernel (up to 8 rows on CUDA cores, 16 to 256 on tensor cores); everything
+ * Decode steps of up to {@link MegakernelOptions#maxRows()} sequences (16 by default, at most 256) in one
+ * launch of the persistent megakernel (up to 4 rows on CUDA cores, 5 to 256 on tensor cores); everything
  * else (prefill, prefill mixed with decode, larger batches) runs on the CUDA backend it wraps, which also owns
  * the weights, the KV cache and the stream both use. Tokens come out of the same launch: greedy rows take
  * the LM head's argmax, the others are drawn by the kernel's SAMPLE instructions (sampling.cuh's sampler).
@@ -25,7 +25,7 @@ import org.sparkllm.safetensors.ModelTensors;
  * <p>Threads: as {@link CudaBackend}: the engine's step thread binds it and is its only caller.
  */
 public final class MegakernelBackend implements Backend {
-  private static final int[] BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+  private static final int[] BUCKETS = {1, 2, 4, 16, 32, 64, 128, 256}; // mk_kernel.cuh's kernels
   /** More SMs than any GPU the kernels are built for has (an H100 has 132): bounds the reserve. */
   private static final int MAX_BLOCKS = 256;
   private static final long RESERVE_MARGIN_BYTES = 64L << 20;

@@ -24,10 +24,11 @@ public record MegakernelOptions(double watchdogMillis, boolean timing, int pages
   /** The largest bucket the kernel is built for. */
   public static final int MAX_ROWS = MegakernelBuffers.MAX_ROWS;
   /**
-   * Default row limit: the CUDA-core buckets (up to 8 rows). The tensor-core buckets (16 to 256 rows) match
-   * the graph path's logits but are slower than it on an H100 (docs/perf/megakernel.md), so they are opt-in.
+   * Default row limit: 16, the buckets faster than the graph path on an H100 (up to 4 rows on CUDA cores, then
+   * the 16-row tensor-core bucket: 1.10x at 16 rows). The larger tensor-core buckets (32 to 256 rows) match the
+   * graph path's logits within 1e-2 but are slower than it (docs/perf/megakernel.md), so they are opt-in.
    */
-  public static final int DEFAULT_MAX_ROWS = StreamBuilder.MAX_CUDA_CORE_ROWS;
+  public static final int DEFAULT_MAX_ROWS = 16;
 
   public MegakernelOptions {
     if (!(watchdogMillis > 0)) {

@@ -30,7 +30,7 @@ public final class StreamBuilder {
   /** Most context splits (the graph path's limit, which the kernel's partial buffers are sized for). */
   public static final int MAX_SPLITS = AttentionKernels.MAX_SPLITS;
   /** The largest bucket whose matvecs run on CUDA cores, normalising while they stage (mk_common.cuh). */
-  public static final int MAX_CUDA_CORE_ROWS = 8;
+  public static final int MAX_CUDA_CORE_ROWS = 4;
   /** Most K pieces of a tensor-core O_PROJ or DOWN: the depth of the pieces' buffer (Model.residual_partial). */
   public static final int MAX_PIECES = 8;
 
@@ -68,11 +68,12 @@ public final class StreamBuilder {
 
   /**
    * As {@link #build(ModelDims, int, int, GemmSplits)} with the graph path's split rule computed here, which
-   * needs no GPU: the matvec's K parts up to 8 rows, none above (where the real rule needs the device's
-   * GEMM plan).
+   * needs no GPU: the matvec's K parts up to {@link GemmKernels#MATVEC_MAX_M} rows, none above (where the real
+   * rule needs the device's GEMM plan).
    */
   public static InstructionStreams build(ModelDims dims, int blocks, int rows) {
-    return build(dims, blocks, rows, (m, n, k) -> m <= MAX_CUDA_CORE_ROWS ? GemmKernels.matvecKParts(n, k, blocks) : 1);
+    return build(dims, blocks, rows,
+        (m, n, k) -> m <= GemmKernels.MATVEC_MAX_M ? GemmKernels.matvecKParts(n, k, blocks) : 1);
   }
 
   /** Head chunks per KV group: attention instructions serve at most {@link #MAX_HEADS} query heads. */

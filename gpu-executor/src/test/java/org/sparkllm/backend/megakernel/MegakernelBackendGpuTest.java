@@ -277,13 +277,13 @@ class MegakernelBackendGpuTest {
   }
 
   @Test
-  void byDefaultStepsAboveTheCudaCoreBucketsRunOnTheGraphPath() {
+  void byDefaultStepsAboveSixteenRowsRunOnTheGraphPath() {
     Path model = TestModels.tiny();
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
         MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024), MegakernelOptions.defaults())) {
-      assertTrue(mk.runsOnMegakernel(decodeStep(StreamBuilder.MAX_CUDA_CORE_ROWS)));
-      assertFalse(mk.runsOnMegakernel(decodeStep(StreamBuilder.MAX_CUDA_CORE_ROWS + 1)));
+      assertTrue(mk.runsOnMegakernel(decodeStep(MegakernelOptions.DEFAULT_MAX_ROWS)));
+      assertFalse(mk.runsOnMegakernel(decodeStep(MegakernelOptions.DEFAULT_MAX_ROWS + 1)));
     }
   }
 

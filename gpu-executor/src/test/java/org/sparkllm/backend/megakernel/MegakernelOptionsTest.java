@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class MegakernelOptionsTest {
   @Test
   void rowLimitsOutsideTheBuiltBucketsAreRejectedByName() {
-    assertEquals(StreamBuilder.MAX_CUDA_CORE_ROWS, MegakernelOptions.defaults().maxRows());
+    assertEquals(16, MegakernelOptions.defaults().maxRows());
     assertEquals(256, MegakernelOptions.defaults().withMaxRows(256).maxRows());
     for (int bad : new int[] {0, 257}) {
       IllegalArgumentException e =

@@ -271,7 +271,7 @@ class StreamBuilderTest {
         }
       }
     }
-    for (List<Instruction> stream : StreamBuilder.build(LLAMA_1B, 132, 8).streams()) {
+    for (List<Instruction> stream : StreamBuilder.build(LLAMA_1B, 132, StreamBuilder.MAX_CUDA_CORE_ROWS).streams()) {
       for (Instruction i : stream) {
         if (i.op().matrix() != null) {
           assertEquals(TileLayout.pagesPerTile(i.op().matrix().columns(LLAMA_1B)), i.chunkCount(), i.toString());

@@ -70,16 +70,16 @@ class TileLayoutTest {
   void sharedMemoryTradesPagesForStagedRows() {
     int h100 = 232448;
     SharedMemoryPlan one = SharedMemoryPlan.of(1, StreamBuilderTest.LLAMA_1B, h100);
-    SharedMemoryPlan eight = SharedMemoryPlan.of(8, StreamBuilderTest.LLAMA_1B, h100);
+    SharedMemoryPlan four = SharedMemoryPlan.of(StreamBuilder.MAX_CUDA_CORE_ROWS, StreamBuilderTest.LLAMA_1B, h100);
     assertEquals(SharedMemoryPlan.MAX_PAGES, one.pages());
-    assertEquals(5, eight.pages());
-    assertEquals(0, eight.pagesOffset() % 128);
-    assertTrue(eight.bytes() <= h100 && one.bytes() <= h100);
-    assertEquals(SharedMemoryPlan.ACTIVATION_OFFSET + 8 * 8192 * 2, eight.pagesOffset());
-    ModelDims llama8b = new ModelDims(4096, 32, 32, 8, 128, 14336, 128256);
+    assertEquals(9, four.pages());
+    assertEquals(0, four.pagesOffset() % 128);
+    assertTrue(four.bytes() <= h100 && one.bytes() <= h100);
+    assertEquals(SharedMemoryPlan.ACTIVATION_OFFSET + 4 * 8192 * 2, four.pagesOffset());
+    ModelDims llama70b = new ModelDims(8192, 80, 64, 8, 128, 28672, 128256);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SharedMemoryPlan.of(8, llama8b, h100));
-    assertTrue(e.getMessage().contains("8 rows"), e.getMessage());
+        () -> SharedMemoryPlan.of(4, llama70b, h100));
+    assertTrue(e.getMessage().contains("4 rows"), e.getMessage());
   }
 
   @Test
