@@ -19,7 +19,9 @@ import org.sparkllm.cuda.PinnedHostBuffer;
  */
 final class MegakernelStep implements AutoCloseable {
   static final int ROWS = MegakernelBuffers.MAX_ROWS;
-  static final int STEP_BYTES = 16 + 3 * 4 * ROWS;
+  /** struct Step: count and three words of padding, then tokens, slots and positions of every row. */
+  static final int TOKENS_OFFSET = 16;
+  static final int STEP_BYTES = TOKENS_OFFSET + 3 * 4 * ROWS;
   static final int PARAMS_OFFSET = (STEP_BYTES + 127) / 128 * 128;
   static final int INPUT_BYTES = PARAMS_OFFSET + DeviceSampler.PARAMS_BYTES * ROWS;
   static final int OUTPUT_BYTES = 4 * ROWS + 8 * 4;
@@ -58,9 +60,9 @@ final class MegakernelStep implements AutoCloseable {
     b.putInt(0, rows);
     for (int r = 0; r < bucket; r++) {
       ForwardBatch.Chunk c = r < rows ? chunks.get(r) : null;
-      b.putInt(16 + 4 * r, c == null ? 0 : c.tokens()[0]);
-      b.putInt(16 + 4 * (ROWS + r), c == null ? 0 : c.slot());
-      b.putInt(16 + 4 * (2 * ROWS + r), c == null ? 0 : c.startPosition());
+      b.putInt(TOKENS_OFFSET + 4 * r, c == null ? 0 : c.tokens()[0]);
+      b.putInt(TOKENS_OFFSET + 4 * (ROWS + r), c == null ? 0 : c.slot());
+      b.putInt(TOKENS_OFFSET + 4 * (2 * ROWS + r), c == null ? 0 : c.startPosition());
       Sampling s = sampling != null && r < rows ? sampling.get(r) : Sampling.greedy();
       DeviceSampler.writeParams(b, PARAMS_OFFSET / DeviceSampler.PARAMS_BYTES + r, s);
     }
@@ -72,7 +74,7 @@ final class MegakernelStep implements AutoCloseable {
    * step's tokens, so the step can be launched before the host has read them.
    */
   void takeTokensFrom(MegakernelStep previous, CudaStream stream) {
-    previous.output.copyToAt(0, input, 16, 4L * rows, stream); // struct Output.tokens -> struct Step.tokens
+    previous.output.copyToAt(0, input, TOKENS_OFFSET, 4L * rows, stream); // Output.tokens -> Step.tokens
   }
 
   /** Launches {@code launch} between two events (the kernel's own time, {@link #kernelMicros}). */
