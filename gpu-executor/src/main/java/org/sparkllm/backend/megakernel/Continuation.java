@@ -48,6 +48,19 @@ final class Continuation {
     return new ForwardBatch(chunks);
   }
 
+  /** The continuation's row that {@code chunk} is (same slot, position and a single token equal to its), or -1. */
+  int rowOf(ForwardBatch.Chunk chunk) {
+    if (chunk.tokens().length != 1 || !chunk.wantLogits()) {
+      return -1;
+    }
+    for (int r = 0; r < slots.length; r++) {
+      if (slots[r] == chunk.slot()) {
+        return positions[r] == chunk.startPosition() && tokens[r] == chunk.tokens()[0] ? r : -1;
+      }
+    }
+    return -1;
+  }
+
   /**
    * Where each row of {@code batch} is among this continuation's rows, or null unless every row of
    * {@code batch} is one of them (same slot, position and token) and they keep their order.

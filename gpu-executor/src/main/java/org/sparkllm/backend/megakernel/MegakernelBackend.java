@@ -2,6 +2,7 @@ package org.sparkllm.backend.megakernel;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import org.sparkllm.backend.Backend;
@@ -217,6 +218,10 @@ public final class MegakernelBackend implements Backend {
   @Override
   public int[] forwardAndSample(ForwardBatch batch, List<Sampling> sampling) {
     if (!runsOnMegakernel(batch)) {
+      int[] joined = joinStepAhead(batch, sampling);
+      if (joined != null) {
+        return joined;
+      }
       dropAhead();
       following = null;
       return cuda.forwardAndSample(batch, sampling);
@@ -266,6 +271,57 @@ public final class MegakernelBackend implements Backend {
       }
     }
     following = greedy ? Continuation.after(batch, tokens) : null;
+    return tokens;
+  }
+
+  /**
+   * A batch the megakernel does not take, because prefill chunks joined the decode rows that the step launched
+   * ahead ran (new sequences admitted): those rows take that step's tokens, and only the other chunks run on
+   * the CUDA backend, so the step ahead is not wasted. Null, doing nothing, where no greedy decode row of the
+   * batch is a row of the step ahead.
+   */
+  private int[] joinStepAhead(ForwardBatch batch, List<Sampling> sampling) {
+    if (ahead == null || following == null || sampling == null
+        || sampling.size() != batch.chunks().stream().filter(ForwardBatch.Chunk::wantLogits).count()) {
+      return null; // (a mismatched sampling list is the CUDA backend's to report)
+    }
+    List<ForwardBatch.Chunk> rest = new ArrayList<>();
+    List<Sampling> restSampling = new ArrayList<>();
+    int[] rowAhead = new int[sampling.size()]; // per chunk with logits: its row of the step ahead, or -1
+    int withLogits = 0;
+    boolean any = false;
+    for (ForwardBatch.Chunk c : batch.chunks()) {
+      int row = -1;
+      if (c.wantLogits()) {
+        Sampling s = sampling.get(withLogits);
+        row = s.temperature() <= 0 ? following.rowOf(c) : -1;
+        rowAhead[withLogits++] = row;
+        if (row < 0) {
+          restSampling.add(s);
+        }
+      }
+      if (row >= 0) {
+        any = true;
+      } else {
+        rest.add(c);
+      }
+    }
+    if (!any) {
+      return null;
+    }
+    landAhead();
+    int[] aheadPicked = aheadTokens;
+    if (aheadPicked == null) {
+      return null; // it failed: dropAhead reports why
+    }
+    clearAhead();
+    usedAhead++;
+    following = null;
+    int[] restPicked = rest.isEmpty() ? new int[0] : cuda.forwardAndSample(new ForwardBatch(rest), restSampling);
+    int[] tokens = new int[withLogits];
+    for (int i = 0, j = 0; i < withLogits; i++) {
+      tokens[i] = rowAhead[i] >= 0 ? aheadPicked[rowAhead[i]] : restPicked[j++];
+    }
     return tokens;
   }
 

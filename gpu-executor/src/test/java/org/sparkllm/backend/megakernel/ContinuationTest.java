@@ -1,6 +1,7 @@
 package org.sparkllm.backend.megakernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.util.List;
@@ -39,6 +40,16 @@ class ContinuationTest {
     assertNull(NEXT.rowsOf(new ForwardBatch(List.of(new Chunk(4, 11, new int[] {70, 71}, true)))), "two tokens");
     assertNull(NEXT.rowsOf(new ForwardBatch(List.of(new Chunk(4, 11, new int[] {70}, false)))), "no logits");
     assertNull(NEXT.rowsOf(new ForwardBatch(List.of())), "empty");
+  }
+
+  @Test
+  void aChunkOfAMixedBatchIsARowOfTheContinuationOnlyIfItIsThatRowsNextToken() {
+    assertEquals(2, NEXT.rowOf(decode(9, 51, 90)));
+    assertEquals(0, NEXT.rowOf(decode(4, 11, 70)));
+    assertEquals(-1, NEXT.rowOf(decode(9, 51, 91)), "another token");
+    assertEquals(-1, NEXT.rowOf(decode(9, 50, 90)), "another position");
+    assertEquals(-1, NEXT.rowOf(decode(5, 0, 90)), "another slot");
+    assertEquals(-1, NEXT.rowOf(new Chunk(4, 11, new int[] {70, 71}, true)), "a prefill");
   }
 
   @Test
