@@ -58,6 +58,8 @@ public final class MegakernelBackend implements Backend {
   private MegakernelWatchdogException aheadFailure;
   /** The step after the last megakernel step, if its sequences go on; null after anything else. */
   private Continuation following;
+  /** Megakernel steps in a row whose batch went on from the step before (MegakernelOptions.launchAheadAfter). */
+  private int steadySteps;
   private MegakernelStep lastAwaited;
   private long launchedAhead;
   private long usedAhead;
@@ -193,6 +195,7 @@ public final class MegakernelBackend implements Backend {
   public float[][] forward(ForwardBatch batch) {
     dropAhead();
     following = null;
+    steadySteps = 0;
     if (!runsOnMegakernel(batch)) {
       return cuda.forward(batch);
     }
@@ -218,6 +221,7 @@ public final class MegakernelBackend implements Backend {
   @Override
   public int[] forwardAndSample(ForwardBatch batch, List<Sampling> sampling) {
     if (!runsOnMegakernel(batch)) {
+      steadySteps = 0;
       int[] joined = joinStepAhead(batch, sampling);
       if (joined != null) {
         return joined;
@@ -228,6 +232,7 @@ public final class MegakernelBackend implements Backend {
     }
     boolean greedy = sampling == null || sampling.stream().allMatch(s -> s.temperature() <= 0);
     int[] rowsAhead = greedy && following != null ? following.rowsOf(batch) : null; // null: not a continuation
+    steadySteps = rowsAhead != null ? steadySteps + 1 : 0;
     Launch now;
     int[] landed = null; // now's tokens, if it was waited for already
     int[] pick = null; // the caller's rows among now's, when some of now's sequences have finished
@@ -247,10 +252,11 @@ public final class MegakernelBackend implements Backend {
       validate(batch);
       now = launch(batch, sampling, null);
     }
-    // A batch that went on from the step before is likely to go on again: launch its successor now, fed with
+    // A batch that went on from the steps before is likely to go on again: launch its successor now, fed with
     // the tokens this step picks on the device. (Not after a partial match: the successor's tokens would have
     // to be gathered; the next step launches ahead again.)
-    if (rowsAhead != null && pick == null && options.launchAhead() && !options.timing()) {
+    int after = options.launchAheadAfter();
+    if (rowsAhead != null && pick == null && after > 0 && steadySteps >= after && !options.timing()) {
       ahead = launchNext(now, batch);
     }
     int[] tokens;

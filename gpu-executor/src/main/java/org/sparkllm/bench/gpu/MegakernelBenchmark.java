@@ -32,9 +32,9 @@ import org.sparkllm.safetensors.ModelTensors;
  * <pre>
  * java -cp ... org.sparkllm.bench.gpu.MegakernelBenchmark [--model DIR | --models-dir DIR]
  *     [--out-dir docs/perf] [--name megakernel] [--batches 1,8,64,256] [--context 512]
- *     [--prompts 2048] [--input-len 256] [--output-len 256] [--breakdown-batches 1] [--launch-ahead true]
+ *     [--prompts 2048] [--input-len 256] [--output-len 256] [--breakdown-batches 1] [--launch-ahead-after 16]
  * </pre>
- * {@code --launch-ahead false} turns off {@link MegakernelOptions#launchAhead()} (for a comparison).
+ * {@code --launch-ahead-after} sets {@link MegakernelOptions#launchAheadAfter()} (0: never; for comparisons).
  */
 public final class MegakernelBenchmark {
   /**
@@ -61,13 +61,14 @@ public final class MegakernelBenchmark {
     int outputLen = Integer.parseInt(o.getOrDefault("output-len", "256"));
     List<Integer> breakdownBatches = BenchCli.ints(o.getOrDefault("breakdown-batches", "1"));
     MegakernelOptions megakernel =
-        ALL_BUCKETS.withLaunchAhead(Boolean.parseBoolean(o.getOrDefault("launch-ahead", "true")));
+        ALL_BUCKETS.withLaunchAheadAfter(Integer.parseInt(o.getOrDefault("launch-ahead-after",
+            String.valueOf(MegakernelOptions.DEFAULT_LAUNCH_AHEAD_AFTER))));
 
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode report = json.createObjectNode();
     LlamaConfig config = LlamaConfig.read(model);
     report.put("checkpoint", model.getFileName().toString());
-    report.put("launch_ahead", megakernel.launchAhead());
+    report.put("launch_ahead_after", megakernel.launchAheadAfter());
     try (CudaContext device = CudaContext.openPrimary(0)) {
       report.put("gpu", device.deviceName());
       double copy = CopyBandwidth.measure(device, CopyBandwidth.DEFAULT_BYTES, CopyBandwidth.DEFAULT_ITERATIONS);
@@ -88,6 +89,9 @@ public final class MegakernelBenchmark {
       }
       report.put("offline_megakernel_over_graph",
           report.get("offline_tokens_per_s_megakernel").asDouble() / report.get("offline_tokens_per_s_graph").asDouble());
+      report.put("offline_staggered_megakernel_over_graph",
+          report.get("offline_staggered_tokens_per_s_megakernel").asDouble()
+              / report.get("offline_staggered_tokens_per_s_graph").asDouble());
     }
 
     Files.createDirectories(outDir);
@@ -187,6 +191,15 @@ public final class MegakernelBenchmark {
       report.put("offline_host_ms_per_step_" + key, r.hostMsPerStep());
       log("offline on %s: %d x (%d in, %d out): %.1f s, %.0f output tokens/s", device, r.prompts(), r.inputLen(),
           r.outputLen(), r.seconds(), r.outputTokensPerSecond());
+    }
+    // Staggered output lengths reach 2 * outputLen - 1: an engine whose contexts hold them.
+    try (Engine engine = Engine.open(model, options.withMaxContextTokens(inputLen + 2 * outputLen + 16), device,
+        megakernel)) {
+      OfflineThroughput.measure(engine, Math.min(prompts, 256), inputLen, 16, 1); // warm-up
+      OfflineThroughput.Result s = OfflineThroughput.measure(engine, prompts, inputLen, outputLen, 3, true);
+      report.put("offline_staggered_tokens_per_s_" + key, s.outputTokensPerSecond());
+      log("offline on %s, staggered output lengths: %.1f s, %.0f output tokens/s", device, s.seconds(),
+          s.outputTokensPerSecond());
     }
     report.put("offline_prompts", prompts);
     report.put("offline_input_len", inputLen);

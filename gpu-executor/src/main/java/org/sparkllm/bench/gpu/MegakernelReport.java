@@ -26,6 +26,11 @@ final class MegakernelReport {
     row(md, r, "offline_tokens_per_s_graph", "offline throughput, CUDA-graph path", "%.0f tokens/s");
     row(md, r, "offline_tokens_per_s_megakernel", "offline throughput, megakernel engine", "%.0f tokens/s");
     row(md, r, "offline_megakernel_over_graph", "offline megakernel / graph path", "%.2fx");
+    row(md, r, "offline_staggered_tokens_per_s_graph", "offline, staggered output lengths, CUDA-graph path",
+        "%.0f tokens/s");
+    row(md, r, "offline_staggered_tokens_per_s_megakernel", "offline, staggered output lengths, megakernel engine",
+        "%.0f tokens/s");
+    row(md, r, "offline_staggered_megakernel_over_graph", "offline staggered, megakernel / graph path", "%.2fx");
 
     JsonNode decode = r.path("decode");
     if (decode.size() > 0) {
@@ -51,6 +56,11 @@ final class MegakernelReport {
       }
     }
     offlineWorkload(md, r);
+    if (r.has("offline_staggered_tokens_per_s_megakernel")) {
+      md.append(String.format(Locale.ROOT, "Staggered: the same number of prompts, each with an output length drawn "
+          + "from 1 to %d (the same mean), so sequences finish and waiting ones are admitted at nearly every step.%n",
+          2 * r.path("offline_output_len").asInt() - 1));
+    }
     return md.toString();
   }
 

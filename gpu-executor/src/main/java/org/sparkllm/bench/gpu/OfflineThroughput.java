@@ -12,7 +12,9 @@ import org.sparkllm.engine.SamplingParams;
 
 /**
  * The offline workload: every prompt (random token ids) submitted at once, greedy, a fixed output
- * length (end-of-sequence ignored), wall time from the first submit to the last completion.
+ * length (end-of-sequence ignored), wall time from the first submit to the last completion. Staggered, each
+ * request's output length is drawn from 1 to {@code 2 * outputLen - 1} instead (the same mean), so sequences
+ * finish, and waiting ones are admitted, at nearly every step rather than in waves.
  */
 final class OfflineThroughput {
   /**
@@ -26,12 +28,19 @@ final class OfflineThroughput {
   private OfflineThroughput() {}
 
   static Result measure(Engine engine, int prompts, int inputLen, int outputLen, long seed) {
+    return measure(engine, prompts, inputLen, outputLen, seed, false);
+  }
+
+  static Result measure(Engine engine, int prompts, int inputLen, int outputLen, long seed, boolean staggered) {
     Random random = new Random(seed);
     int vocab = engine.backend().config().vocabSize();
     List<GenerationRequest> requests = new ArrayList<>(prompts);
+    long expected = 0;
     for (int i = 0; i < prompts; i++) {
+      int length = staggered ? 1 + random.nextInt(2 * outputLen - 1) : outputLen;
+      expected += length;
       requests.add(GenerationRequest.tokens(random.ints(inputLen, 0, vocab).toArray())
-          .withMaxTokens(outputLen).withSampling(SamplingParams.greedy()).withIgnoreEos(true));
+          .withMaxTokens(length).withSampling(SamplingParams.greedy()).withIgnoreEos(true));
     }
     EngineStats before = engine.stats();
     long start = System.nanoTime();
@@ -44,8 +53,8 @@ final class OfflineThroughput {
       generated += f.join().completionTokens();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    if (generated != (long) prompts * outputLen) {
-      throw new IllegalStateException("generated " + generated + " tokens, expected " + (long) prompts * outputLen);
+    if (generated != expected) {
+      throw new IllegalStateException("generated " + generated + " tokens, expected " + expected);
     }
     EngineStats after = engine.stats();
     long steps = after.steps() - before.steps();

@@ -217,8 +217,8 @@ class MegakernelBackendGpuTest {
     Path model = TestModels.tiny();
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
-        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024, 16), ALL_BUCKETS)) {
-      assertTrue(ALL_BUCKETS.launchAhead());
+        MegakernelBackend mk = MegakernelBackend.load(config, tensors, options(1024, 16),
+            ALL_BUCKETS.withLaunchAheadAfter(1))) { // after every continued step: every path, in a few steps
       Random random = new Random(11);
       List<int[]> rows = new ArrayList<>(); // {megakernel slot, graph slot, position, token}
       for (int r = 0; r < 4; r++) {

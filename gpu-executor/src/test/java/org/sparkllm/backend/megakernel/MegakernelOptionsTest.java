@@ -1,7 +1,6 @@
 package org.sparkllm.backend.megakernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,10 +28,13 @@ class MegakernelOptionsTest {
   }
 
   @Test
-  void stepsAreLaunchedAheadUnlessTurnedOffAndEveryWitherKeepsTheSetting() {
-    assertTrue(MegakernelOptions.defaults().launchAhead());
-    MegakernelOptions off = MegakernelOptions.defaults().withLaunchAhead(false);
-    assertFalse(off.launchAhead());
-    assertFalse(off.withTiming(true).withWatchdogMillis(5).withPagesInFlight(3).withMaxRows(64).launchAhead());
+  void stepsAreLaunchedAheadAfterAStreakThatEveryWitherKeeps() {
+    assertEquals(16, MegakernelOptions.defaults().launchAheadAfter());
+    MegakernelOptions off = MegakernelOptions.defaults().withLaunchAheadAfter(0);
+    assertEquals(0, off.launchAheadAfter());
+    assertEquals(0, off.withTiming(true).withWatchdogMillis(5).withPagesInFlight(3).withMaxRows(64).launchAheadAfter());
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> MegakernelOptions.defaults().withLaunchAheadAfter(-1));
+    assertTrue(e.getMessage().contains("launchAheadAfter") && e.getMessage().contains("-1"), e.getMessage());
   }
 }

@@ -35,4 +35,16 @@ class MegakernelReportTest {
     assertTrue(md.contains("| batch-1 megakernel launch alone (CUDA events) | 1100.5 µs |"), md);
     assertTrue(md.contains("| the launch's bandwidth / copy bandwidth | 0.76 |"), md);
   }
+
+  @Test
+  void theStaggeredOfflineWorkloadHasItsRowsAndItsSentence() {
+    ObjectNode r = new ObjectMapper().createObjectNode();
+    r.put("gpu", "NVIDIA H100 80GB HBM3").put("checkpoint", "llama-3.2-1b");
+    r.put("offline_prompts", 2048).put("offline_input_len", 256).put("offline_output_len", 256);
+    r.put("offline_staggered_tokens_per_s_graph", 50000.0).put("offline_staggered_tokens_per_s_megakernel", 30000.0)
+        .put("offline_staggered_megakernel_over_graph", 0.6);
+    String md = MegakernelReport.markdown(r);
+    assertTrue(md.contains("| offline staggered, megakernel / graph path | 0.60x |"), md);
+    assertTrue(md.contains("output length drawn from 1 to 511"), md);
+  }
 }
