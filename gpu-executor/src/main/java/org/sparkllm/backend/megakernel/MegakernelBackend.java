@@ -22,6 +22,9 @@ import org.sparkllm.safetensors.ModelTensors;
  * else (prefill, prefill mixed with decode, larger batches) runs on the CUDA backend it wraps, which also owns
  * the weights, the KV cache and the stream both use. Tokens come out of the same launch: greedy rows take
  * the LM head's argmax, the others are drawn by the kernel's SAMPLE instructions (sampling.cuh's sampler).
+ * After a streak of greedy steps that each went on from the one before, the next step is launched before the
+ * caller asks for it ({@link MegakernelOptions#launchAheadAfter()}, {@link Continuation}), so the host's share
+ * of a step overlaps the kernel.
  *
  * <p>Threads: as {@link CudaBackend}: the engine's step thread binds it and is its only caller.
  */
