@@ -17,4 +17,9 @@ public record Sampling(float temperature, int topK, float topP, float minP, long
   public static Sampling greedy() {
     return new Sampling(0, 0, 1, 0, 0, 0);
   }
+
+  /** Whether the token is the argmax (the device sampler draws only at a positive temperature). */
+  public boolean isGreedy() {
+    return temperature <= 0;
+  }
 }

@@ -50,20 +50,12 @@ final class Continuation {
 
   /** The continuation's row that {@code chunk} is (same slot, position and a single token equal to its), or -1. */
   int rowOf(ForwardBatch.Chunk chunk) {
-    if (chunk.tokens().length != 1 || !chunk.wantLogits()) {
-      return -1;
-    }
-    for (int r = 0; r < slots.length; r++) {
-      if (slots[r] == chunk.slot()) {
-        return positions[r] == chunk.startPosition() && tokens[r] == chunk.tokens()[0] ? r : -1;
-      }
-    }
-    return -1;
+    return rowFrom(chunk, 0);
   }
 
   /**
    * Where each row of {@code batch} is among this continuation's rows, or null unless every row of
-   * {@code batch} is one of them (same slot, position and token) and they keep their order.
+   * {@code batch} is one of them ({@link #rowOf}) and they keep their order. One pass over the rows.
    */
   int[] rowsOf(ForwardBatch batch) {
     List<ForwardBatch.Chunk> chunks = batch.chunks();
@@ -71,18 +63,25 @@ final class Continuation {
       return null;
     }
     int[] at = new int[chunks.size()];
-    int r = 0;
-    for (int i = 0; i < chunks.size(); i++) {
-      ForwardBatch.Chunk c = chunks.get(i);
-      while (r < slots.length && slots[r] != c.slot()) {
-        r++;
-      }
-      if (r == slots.length || c.tokens().length != 1 || !c.wantLogits() || c.startPosition() != positions[r]
-          || c.tokens()[0] != tokens[r]) {
+    for (int i = 0, from = 0; i < at.length; from = at[i++] + 1) {
+      at[i] = rowFrom(chunks.get(i), from);
+      if (at[i] < 0) {
         return null;
       }
-      at[i] = r++;
     }
     return at;
+  }
+
+  /** {@link #rowOf}, looking at rows {@code from} onwards only (slots are distinct, so the first match decides). */
+  private int rowFrom(ForwardBatch.Chunk chunk, int from) {
+    if (chunk.tokens().length != 1 || !chunk.wantLogits()) {
+      return -1;
+    }
+    for (int r = from; r < slots.length; r++) {
+      if (slots[r] == chunk.slot()) {
+        return positions[r] == chunk.startPosition() && tokens[r] == chunk.tokens()[0] ? r : -1;
+      }
+    }
+    return -1;
   }
 }

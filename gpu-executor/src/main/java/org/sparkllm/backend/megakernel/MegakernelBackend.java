@@ -54,7 +54,7 @@ public final class MegakernelBackend implements Backend {
   /** validate's marks of the slots a step names (cleared after each check: no set per step). */
   private final boolean[] slotSeen;
   private final KvCache kvCache;
-  /** The step launched before the caller asked for it (MegakernelOptions.launchAhead); null when none. */
+  /** The step launched before the caller asked for it (MegakernelOptions.launchAheadAfter); null when none. */
   private Launch ahead;
   /** Once the step ahead has been waited for (a slot went back to the pool): its tokens, or its failure. */
   private int[] aheadTokens;
@@ -233,7 +233,7 @@ public final class MegakernelBackend implements Backend {
       following = null;
       return cuda.forwardAndSample(batch, sampling);
     }
-    boolean greedy = sampling == null || sampling.stream().allMatch(s -> s.temperature() <= 0);
+    boolean greedy = sampling == null || sampling.stream().allMatch(Sampling::isGreedy);
     int[] rowsAhead = greedy && following != null ? following.rowsOf(batch) : null; // null: not a continuation
     steadySteps = rowsAhead != null ? steadySteps + 1 : 0;
     Launch now;
@@ -303,7 +303,7 @@ public final class MegakernelBackend implements Backend {
       int row = -1;
       if (c.wantLogits()) {
         Sampling s = sampling.get(withLogits);
-        row = s.temperature() <= 0 ? following.rowOf(c) : -1;
+        row = s.isGreedy() ? following.rowOf(c) : -1;
         rowAhead[withLogits++] = row;
         if (row < 0) {
           restSampling.add(s);

@@ -99,10 +99,6 @@ final class MegakernelStep implements AutoCloseable {
     return 1e3 * launchEnd.millisSince(launchStart);
   }
 
-  int rows() {
-    return rows;
-  }
-
   long stepAddress() {
     return input.address();
   }
