@@ -73,7 +73,7 @@ template <int R>
 __device__ void decode_step(const Model* model, const int* program, int header_ints, unsigned* counters,
                             const Step* step, Output* out, unsigned epoch, unsigned tag, int pages, int pages_offset,
                             long long watchdog_cycles, unsigned long long* timing, int timing_stride,
-                            int pages_in_flight) {
+                            int pages_in_flight, int l2_prefetch_pages) {
   extern __shared__ __align__(128) uint8_t smem[];
   Header& h = header(smem);
   const int tid = threadIdx.x;
@@ -95,8 +95,8 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
   const int* instructions = program + header_ints;
   if (tid >= kConsumerThreads) {
     if (tid == kConsumerThreads) {
-      run_loader(instructions, first, count, h.model, smem, pages, pages_offset, pages_in_flight, tile_group(R),
-                 timing_record(timing, timing_stride, 0));
+      run_loader(instructions, first, count, h.model, smem, pages, pages_offset, pages_in_flight, l2_prefetch_pages,
+                 tile_group(R), timing_record(timing, timing_stride, 0));
     }
     return;
   }
@@ -112,9 +112,9 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
   extern "C" __global__ void __launch_bounds__(mk::kThreads, 1) mk_decode_r##R(                              \
       const mk::Model* model, const int* program, int header_ints, unsigned* counters, const mk::Step* step,   \
       mk::Output* out, unsigned epoch, unsigned tag, int pages, int pages_offset, long long watchdog_cycles,   \
-      unsigned long long* timing, int timing_stride, int pages_in_flight) {                                    \
+      unsigned long long* timing, int timing_stride, int pages_in_flight, int l2_prefetch_pages) {             \
     mk::decode_step<R>(model, program, header_ints, counters, step, out, epoch, tag, pages, pages_offset,      \
-                       watchdog_cycles, timing, timing_stride, pages_in_flight);                               \
+                       watchdog_cycles, timing, timing_stride, pages_in_flight, l2_prefetch_pages);            \
   }
 
 MK_DECODE_KERNEL(1)

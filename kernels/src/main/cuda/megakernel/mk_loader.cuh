@@ -94,12 +94,20 @@ struct PageCursor {
 // instruction's kRingFullNs the time it waited for a free page before copying that instruction's pages:
 // the ring held landed pages the consumers had not taken, so the block's HBM stream stood still but for
 // the last `in_flight` copies.
+// While the ring is full, the loader asks L2 for the `l2_window` pages after it (0: never), so that HBM
+// works while the consumers do not take pages (the QKV -> attention -> O_PROJ chain at small batches) and
+// those pages' copies hit L2 later. A prefetch lands nothing in the SM, so no fence waits for it. On an
+// H100 it gained at 1 and 2 rows and lost from 4 rows up, where the ring also fills while consumers compute
+// (MegakernelOptions.l2PrefetchPages).
 __device__ void run_loader(const int* program, int first, int count, const Model& m, uint8_t* smem, int pages,
-                           int pages_offset, int in_flight, int group, unsigned long long* timing) {
+                           int pages_offset, int in_flight, int l2_window, int group, unsigned long long* timing) {
   Header& h = header(smem);
   const unsigned long long policy = evict_first_policy();
   PageCursor copy{program, first, first + count, &m, group, timing};
   in_flight = in_flight > 0 && in_flight < pages ? in_flight : pages;  // the ring bounds it anyway
+  PageCursor window{program, first, first + count, &m, group};         // a second walk of the same pages
+  bool window_live = l2_window > 0;
+  unsigned window_page = 0;  // pages the window's cursor has passed; those from `page` on went to L2
   unsigned page = 0;
   const __nv_bfloat16* src;
   unsigned bytes;
@@ -114,7 +122,20 @@ __device__ void run_loader(const int* program, int first, int count, const Model
   while (copy.advance(src, bytes)) {
     const unsigned slot = page % pages;
     const unsigned long long wait_start = timing != nullptr ? global_timer() : 0ull;
-    if (!wait(&h.empty[slot], ((page / pages) & 1) ^ 1)) break;
+    bool aborted = false;
+    while (!mbarrier_test_parity(&h.empty[slot], ((page / pages) & 1) ^ 1)) {
+      if (h.block_abort) {
+        aborted = true;
+        break;
+      }
+      while (window_live && window_page < page + (unsigned)l2_window) {
+        const __nv_bfloat16* ahead;
+        unsigned ahead_bytes;
+        window_live = window.advance(ahead, ahead_bytes);
+        if (window_live && window_page++ >= page) prefetch_l2(ahead, ahead_bytes);
+      }
+    }
+    if (aborted) break;
     if (timing != nullptr) copy.ring_full_ns() += global_timer() - wait_start;
     // Page `back` has not been re-armed yet (its slot's next round is page back + pages > page).
     const unsigned back = page - in_flight;

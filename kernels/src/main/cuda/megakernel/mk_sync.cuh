@@ -177,4 +177,9 @@ __device__ __forceinline__ void proxy_fence_global() { asm volatile("fence.proxy
 // into the same bytes (async proxy).
 __device__ __forceinline__ void proxy_fence_shared() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
 
+// Starts moving `bytes` (a multiple of 16) of global memory into L2; tracked by nothing.
+__device__ __forceinline__ void prefetch_l2(const void* src, unsigned bytes) {
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(src), "r"(bytes) : "memory");
+}
+
 }  // namespace mk

@@ -54,11 +54,11 @@ final class BucketProgram implements AutoCloseable {
   }
 
   void launch(CudaStream stream, long model, long step, long output, int epoch, int tag, long watchdogCycles,
-      int pagesInFlight) {
+      int pagesInFlight, int l2PrefetchPages) {
     KernelArgs args = new KernelArgs().addLong(model).addLong(program.address()).addInt(streams.headerInts())
         .addLong(counters.address()).addLong(step).addLong(output).addInt(epoch).addInt(tag).addInt(plan.pages())
         .addInt(plan.pagesOffset()).addLong(watchdogCycles).addLong(timing == null ? 0 : timing.address())
-        .addInt(streams.longestStream()).addInt(pagesInFlight);
+        .addInt(streams.longestStream()).addInt(pagesInFlight).addInt(l2PrefetchPages);
     kernel.launch(new LaunchShape(streams.blocks(), 1, 1, THREADS, 1, 1, plan.bytes()), stream, args);
     if (timing != null) {
       timing.copyTo(timingHost, timing.bytes(), stream);

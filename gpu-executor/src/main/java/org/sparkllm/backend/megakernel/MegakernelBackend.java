@@ -36,8 +36,7 @@ public final class MegakernelBackend implements Backend {
 
   private final CudaBackend cuda;
   private final CudaBackendOptions cudaOptions;
-  private final MegakernelOptions options;
-  private int pagesInFlight;
+  private MegakernelOptions options; // not final: setLoader, a test hook
   private final SharedDevice shared;
   private final ModelDims dims;
   private final DeviceLimits limits;
@@ -82,7 +81,6 @@ public final class MegakernelBackend implements Backend {
     this.cuda = cuda;
     this.cudaOptions = cudaOptions;
     this.options = options;
-    this.pagesInFlight = options.pagesInFlight();
     this.shared = cuda.shared();
     LlamaConfig config = cuda.config();
     this.dims = ModelDims.of(config);
@@ -353,7 +351,8 @@ public final class MegakernelBackend implements Backend {
     }
     shared.kvCache().awaitMapped();
     step.timeLaunch(() -> program.launch(shared.stream(), descriptor.address(), step.stepAddress(),
-        step.outputAddress(), epoch, launchTag, watchdogCycles(), pagesInFlight), shared.stream());
+        step.outputAddress(), epoch, launchTag, watchdogCycles(), options.pagesInFlight(),
+        options.l2PrefetchPages(bucket)), shared.stream());
     program.launched();
     step.download(shared.stream());
     return new Launch(step, program, rows, bucket, epoch, launchTag, false);
@@ -428,9 +427,9 @@ public final class MegakernelBackend implements Backend {
     return (long) (options.watchdogMillis() * limits.clockKhz());
   }
 
-  /** Test hook: the page copies in flight of later steps (timing comparisons on one loaded model). */
-  void setPagesInFlight(int pages) {
-    pagesInFlight = options.withPagesInFlight(pages).pagesInFlight(); // validated as an option
+  /** Test hook: the loader settings of later steps (timing comparisons on one loaded model). */
+  void setLoader(int pagesInFlight, int l2PrefetchPages) {
+    options = options.withPagesInFlight(pagesInFlight).withL2PrefetchPages(l2PrefetchPages);
   }
 
   /** Test hook: makes the next launch of {@code rows}' bucket wait for counts no step will produce. */

@@ -33,8 +33,10 @@ import org.sparkllm.safetensors.ModelTensors;
  * java -cp ... org.sparkllm.bench.gpu.MegakernelBenchmark [--model DIR | --models-dir DIR]
  *     [--out-dir docs/perf] [--name megakernel] [--batches 1,8,64,256] [--context 512]
  *     [--prompts 2048] [--input-len 256] [--output-len 256] [--breakdown-batches 1] [--launch-ahead-after 16]
+ *     [--l2-prefetch-pages 16]
  * </pre>
- * {@code --launch-ahead-after} sets {@link MegakernelOptions#launchAheadAfter()} (0: never; for comparisons).
+ * {@code --launch-ahead-after} sets {@link MegakernelOptions#launchAheadAfter()} (0: never) and
+ * {@code --l2-prefetch-pages} {@link MegakernelOptions#l2PrefetchPages()} (0: never), for comparisons.
  */
 public final class MegakernelBenchmark {
   /**
@@ -60,15 +62,18 @@ public final class MegakernelBenchmark {
     int inputLen = Integer.parseInt(o.getOrDefault("input-len", "256"));
     int outputLen = Integer.parseInt(o.getOrDefault("output-len", "256"));
     List<Integer> breakdownBatches = BenchCli.ints(o.getOrDefault("breakdown-batches", "1"));
-    MegakernelOptions megakernel =
-        ALL_BUCKETS.withLaunchAheadAfter(Integer.parseInt(o.getOrDefault("launch-ahead-after",
-            String.valueOf(MegakernelOptions.DEFAULT_LAUNCH_AHEAD_AFTER))));
+    MegakernelOptions megakernel = ALL_BUCKETS
+        .withLaunchAheadAfter(Integer.parseInt(o.getOrDefault("launch-ahead-after",
+            String.valueOf(MegakernelOptions.DEFAULT_LAUNCH_AHEAD_AFTER))))
+        .withL2PrefetchPages(Integer.parseInt(o.getOrDefault("l2-prefetch-pages",
+            String.valueOf(MegakernelOptions.DEFAULT_L2_PREFETCH_PAGES))));
 
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode report = json.createObjectNode();
     LlamaConfig config = LlamaConfig.read(model);
     report.put("checkpoint", model.getFileName().toString());
     report.put("launch_ahead_after", megakernel.launchAheadAfter());
+    report.put("l2_prefetch_pages", megakernel.l2PrefetchPages());
     try (CudaContext device = CudaContext.openPrimary(0)) {
       report.put("gpu", device.deviceName());
       double copy = CopyBandwidth.measure(device, CopyBandwidth.DEFAULT_BYTES, CopyBandwidth.DEFAULT_ITERATIONS);

@@ -373,9 +373,16 @@ class MegakernelBackendGpuTest {
             batch, graph, kernel, graph / kernel);
       }
       for (int pages : new int[] {1, 2, 3, 4, 12}) {
-        mk.setPagesInFlight(pages);
+        mk.setLoader(pages, MegakernelOptions.DEFAULT_L2_PREFETCH_PAGES);
         System.out.printf("decode step, batch 1, context 512, %d page copies in flight: megakernel %.0f us%n", pages,
             medianStepMicros(mk, 1, 512, 200));
+      }
+      for (int window : new int[] {0, 8, 16, 32}) {
+        mk.setLoader(MegakernelOptions.DEFAULT_PAGES_IN_FLIGHT, window);
+        for (int batch : new int[] {1, 2}) {
+          System.out.printf("decode step, batch %d, context 512, L2 window of %d pages: megakernel %.0f us%n", batch,
+              window, medianStepMicros(mk, batch, 512, 200));
+        }
       }
       System.out.printf("weights: %.2f GB (the megakernel's tiled copy: %.2f GB)%n", mk.cuda().weightBytes() / 1e9,
           mk.tiledWeightBytes() / 1e9);
