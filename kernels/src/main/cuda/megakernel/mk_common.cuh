@@ -2,6 +2,7 @@
 // host writes (org.sparkllm.backend.megakernel: Instruction, ModelDescriptor, SharedMemoryPlan, TileLayout),
 // and the dynamic shared-memory map. docs/architecture.md ("The megakernel") describes the design.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <cuda_bf16.h>
 #include "../attention.cuh"  // attn::bf16x8_to_float, attn::merge_state, attn::ex2
@@ -122,11 +123,21 @@ struct Model {
 // Per-step inputs, uploaded by the host before each launch (MegakernelStep.java).
 struct Step {
   int count;  // valid rows; rows count..bucket-1 compute on zeros and store nothing
-  int pad[3];
+  int pad;
+  const int* tokens_from;  // null, or the step before's Output.sampled: a step launched ahead takes its tokens
+                           // there (written by the kernel before this one on the stream)
   int tokens[kMaxStepRows];
   int slots[kMaxStepRows];
   int positions[kMaxStepRows];  // where this step's token goes; the context is positions + 1 long
 };
+
+static_assert(offsetof(Step, tokens_from) == 8 && offsetof(Step, tokens) == 16, "MegakernelStep.java's offsets");
+
+// The step's tokens: the ones the step before picked, for a step launched ahead (written by the kernel before
+// this one on the stream), else the host's.
+__device__ __forceinline__ const int* step_tokens(const Step* step) {
+  return step->tokens_from != nullptr ? step->tokens_from : step->tokens;
+}
 
 // Each row's sampling settings follow struct Step in the same upload, at the next 128-byte boundary
 // (MegakernelStep.PARAMS_OFFSET).

@@ -104,6 +104,7 @@ __device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int K = (int)m.hidden, V = K / 4;
   const int count = c.step->count;
+  const int* tokens = step_tokens(c.step);
   MatvecScratch& s = *reinterpret_cast<MatvecScratch*>(scratch(c.smem));
   Header& h = header(c.smem);
   __nv_bfloat16* act = activations(c.smem);
@@ -112,7 +113,7 @@ __device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_
 
   auto load4 = [&](int b, int k4) -> float4 {
     if (from_embedding) {
-      return bf16x4_to_float4(__ldg(reinterpret_cast<const uint2*>(m.embedding + (size_t)c.step->tokens[b] * K) + k4));
+      return bf16x4_to_float4(__ldg(reinterpret_cast<const uint2*>(m.embedding + (size_t)tokens[b] * K) + k4));
     }
     return __ldcg(reinterpret_cast<const float4*>(m.residual + (size_t)b * K) + k4);
   };
@@ -330,8 +331,9 @@ __device__ void seed_residual(const Context& c, const Instruction& in) {
   const long long H = m.hidden;
   const long long T = (m.heads + 2 * m.kv_heads) * m.head_dim / kTileRows;
   const int lo = (int)(in.first_tile * H / T), hi = (int)((in.first_tile + in.tile_count) * H / T);
+  const int* tokens = step_tokens(c.step);
   for (int b = 0; b < c.step->count; ++b) {
-    const __nv_bfloat16* e = m.embedding + (size_t)c.step->tokens[b] * H;
+    const __nv_bfloat16* e = m.embedding + (size_t)tokens[b] * H;
     for (int k = lo + threadIdx.x; k < hi; k += kConsumerThreads) {
       m.residual[(size_t)b * H + k] = __bfloat162float(__ldg(e + k));
     }

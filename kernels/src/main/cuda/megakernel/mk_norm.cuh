@@ -30,7 +30,7 @@ __device__ void run_norm(Context& c, const Instruction& in) {
   const __nv_bfloat16* weight = in.op == kNormAttention ? l.attn_norm : in.op == kNormMlp ? l.mlp_norm : m.final_norm;
   const uint2* w4 = reinterpret_cast<const uint2*>(weight);
   const bool from_embedding = in.op == kNormAttention && in.layer == 0;
-  const uint2* embedding = reinterpret_cast<const uint2*>(m.embedding + (size_t)c.step->tokens[b] * K);
+  const uint2* embedding = reinterpret_cast<const uint2*>(m.embedding + (size_t)step_tokens(c.step)[b] * K);
   float4* residual = reinterpret_cast<float4*>(m.residual + (size_t)b * K);
 
   const float4* pieces = reinterpret_cast<const float4*>(m.residual_partial + (size_t)b * K);

@@ -22,6 +22,10 @@ public final class CudaEvent implements AutoCloseable {
     return e;
   }
 
+  CUevent handle() {
+    return event;
+  }
+
   public void record(CudaStream stream) {
     CudaResults.check(cuEventRecord(event, stream.handle()), "cuEventRecord");
   }

@@ -3,6 +3,7 @@ package org.sparkllm.cuda;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
@@ -25,6 +26,11 @@ public final class CudaStream implements AutoCloseable {
 
   CUstream handle() {
     return stream;
+  }
+
+  /** Work queued on this stream after this call starts once {@code event} has completed (on the device). */
+  public void waitFor(CudaEvent event) {
+    CudaResults.check(cuStreamWaitEvent(stream, event.handle(), 0), "cuStreamWaitEvent");
   }
 
   public void synchronize() {

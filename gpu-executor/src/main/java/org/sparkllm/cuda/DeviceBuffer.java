@@ -2,7 +2,6 @@ package org.sparkllm.cuda;
 
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
@@ -55,16 +54,6 @@ public final class DeviceBuffer implements AutoCloseable {
     checkRange(count, target.bytes());
     CudaResults.check(cuMemcpyDtoHAsync(target.pointer(), DevicePointers.of(address), count, stream.handle()),
         "cuMemcpyDtoHAsync");
-  }
-
-  /** Copies {@code count} bytes from byte {@code offset} of this buffer to byte {@code targetOffset} of {@code target}. */
-  public void copyToAt(long offset, DeviceBuffer target, long targetOffset, long count, CudaStream stream) {
-    if (offset < 0 || count < 0 || offset + count > bytes || targetOffset < 0 || targetOffset + count > target.bytes) {
-      throw new IllegalArgumentException("copy of " + count + " bytes from offset " + offset + " of a buffer of "
-          + bytes + " bytes to offset " + targetOffset + " of one of " + target.bytes + " bytes");
-    }
-    CudaResults.check(cuMemcpyDtoDAsync(DevicePointers.of(target.address + targetOffset),
-        DevicePointers.of(address + offset), count, stream.handle()), "cuMemcpyDtoDAsync");
   }
 
   public void fill(byte value, CudaStream stream) {

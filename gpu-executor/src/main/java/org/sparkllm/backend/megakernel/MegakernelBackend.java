@@ -12,6 +12,7 @@ import org.sparkllm.backend.Sampling;
 import org.sparkllm.backend.cuda.CudaBackend;
 import org.sparkllm.backend.cuda.CudaBackendOptions;
 import org.sparkllm.backend.cuda.SharedDevice;
+import org.sparkllm.cuda.CudaStream;
 import org.sparkllm.cuda.PinnedHostBuffer;
 import org.sparkllm.model.LlamaConfig;
 import org.sparkllm.safetensors.ModelTensors;
@@ -45,6 +46,9 @@ public final class MegakernelBackend implements Backend {
   private final ModelDescriptor descriptor;
   /** Two sets of step buffers, taken in turn: a step launched ahead has its own while the host reads the last. */
   private final MegakernelStep[] steps = new MegakernelStep[2];
+  /** The steps' uploads and downloads, beside the launch stream (MegakernelStep). */
+  private final CudaStream uploads;
+  private final CudaStream downloads;
   private int launches;
   private final TreeMap<Integer, BucketProgram> programs = new TreeMap<>();
   private final InstructionTimings timings = new InstructionTimings();
@@ -99,6 +103,8 @@ public final class MegakernelBackend implements Backend {
     this.buffers = new MegakernelBuffers(shared.context(), dims, limits.sms(), largest);
     this.descriptor = new ModelDescriptor(shared.context(), shared.stream(), dims, config.rmsNormEps(), shared,
         tiles, buffers);
+    this.uploads = shared.context().createStream();
+    this.downloads = shared.context().createStream();
     for (int i = 0; i < steps.length; i++) {
       steps[i] = new MegakernelStep(shared.context(), shared.stream());
     }
@@ -345,16 +351,13 @@ public final class MegakernelBackend implements Backend {
     int launchTag = tag;
     int epoch = program.prepare(shared.stream());
     MegakernelStep step = steps[launches++ & 1];
-    step.upload(batch, sampling, bucket, shared.stream());
-    if (tokensFrom != null) {
-      step.takeTokensFrom(tokensFrom, shared.stream());
-    }
+    step.upload(batch, sampling, bucket, tokensFrom, uploads);
     shared.kvCache().awaitMapped();
     step.timeLaunch(() -> program.launch(shared.stream(), descriptor.address(), step.stepAddress(),
         step.outputAddress(), epoch, launchTag, watchdogCycles(), options.pagesInFlight(),
         options.l2PrefetchPages(bucket)), shared.stream());
     program.launched();
-    step.download(shared.stream());
+    step.download(downloads);
     return new Launch(step, program, rows, bucket, epoch, launchTag, false);
   }
 
@@ -487,6 +490,9 @@ public final class MegakernelBackend implements Backend {
     shared.context().checkOwner();
     clearAhead(); // the synchronize below waits for it
     shared.stream().synchronize();
+    downloads.synchronize();
+    uploads.close();
+    downloads.close();
     programs.values().forEach(BucketProgram::close);
     programs.clear();
     if (logitsHost != null) {

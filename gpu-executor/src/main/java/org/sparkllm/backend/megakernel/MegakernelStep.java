@@ -16,10 +16,16 @@ import org.sparkllm.cuda.PinnedHostBuffer;
  * instructions read at kSampleParamsOffset) in one upload, and its outputs (struct Output: sampled tokens
  * and the watchdog's record) in one download; events around its launch and after its download. The backend
  * keeps two, so that a step launched ahead has its own buffers while the host reads the one before.
+ *
+ * <p>Uploads and downloads run on streams of their own, so that nothing sits between two kernels on the
+ * launch stream: the upload of a step launched ahead overlaps the kernel before it, and that kernel's
+ * download overlaps the next one. A step launched ahead reads its tokens from the step before's output on
+ * the device (Step.tokens_from), so no copy waits for that kernel either.
  */
 final class MegakernelStep implements AutoCloseable {
   static final int ROWS = MegakernelBuffers.MAX_ROWS;
-  /** struct Step: count and three words of padding, then tokens, slots and positions of every row. */
+  /** struct Step: count, a word of padding and tokens_from, then tokens, slots and positions of every row. */
+  static final int TOKENS_FROM_OFFSET = 8;
   static final int TOKENS_OFFSET = 16;
   static final int STEP_BYTES = TOKENS_OFFSET + 3 * 4 * ROWS;
   static final int PARAMS_OFFSET = (STEP_BYTES + 127) / 128 * 128;
@@ -33,6 +39,7 @@ final class MegakernelStep implements AutoCloseable {
   private final PinnedHostBuffer inputHost;
   private final DeviceBuffer output;
   private final PinnedHostBuffer outputHost;
+  private final CudaEvent uploaded;
   private final CudaEvent launchStart;
   private final CudaEvent launchEnd;
   private final CudaEvent downloaded;
@@ -44,6 +51,7 @@ final class MegakernelStep implements AutoCloseable {
     output = context.allocate(OUTPUT_BYTES);
     outputHost = context.allocatePinned(OUTPUT_BYTES);
     output.fill((byte) 0, stream); // tag 0 is never a launch's tag: no failure recorded
+    uploaded = context.createEvent();
     launchStart = context.createEvent();
     launchEnd = context.createEvent();
     downloaded = context.createEvent();
@@ -51,13 +59,17 @@ final class MegakernelStep implements AutoCloseable {
 
   /**
    * Writes the batch (decode chunks only, at most {@code bucket}) and its sampling parameters, padded with
-   * zeros and greedy rows to the bucket's rows (the only ones its kernel reads), and uploads them.
+   * zeros and greedy rows to the bucket's rows (the only ones its kernel reads), and uploads them on
+   * {@code uploads}. With {@code tokensFrom}, the kernel takes the tokens of its rows from that step's output
+   * on the device instead, so the step can be launched before the host has read them.
    */
-  void upload(ForwardBatch batch, List<Sampling> sampling, int bucket, CudaStream stream) {
+  void upload(ForwardBatch batch, List<Sampling> sampling, int bucket, MegakernelStep tokensFrom,
+      CudaStream uploads) {
     ByteBuffer b = inputHost.buffer();
     List<ForwardBatch.Chunk> chunks = batch.chunks();
     rows = chunks.size();
     b.putInt(0, rows);
+    b.putLong(TOKENS_FROM_OFFSET, tokensFrom == null ? 0 : tokensFrom.output.address()); // Output.sampled
     for (int r = 0; r < bucket; r++) {
       ForwardBatch.Chunk c = r < rows ? chunks.get(r) : null;
       b.putInt(TOKENS_OFFSET + 4 * r, c == null ? 0 : c.tokens()[0]);
@@ -66,27 +78,26 @@ final class MegakernelStep implements AutoCloseable {
       Sampling s = sampling != null && r < rows ? sampling.get(r) : Sampling.greedy();
       DeviceSampler.writeParams(b, PARAMS_OFFSET / DeviceSampler.PARAMS_BYTES + r, s);
     }
-    input.copyFrom(inputHost, PARAMS_OFFSET + (long) DeviceSampler.PARAMS_BYTES * bucket, stream);
+    input.copyFrom(inputHost, PARAMS_OFFSET + (long) DeviceSampler.PARAMS_BYTES * bucket, uploads);
+    uploaded.record(uploads);
   }
 
   /**
-   * After {@link #upload}: the tokens of {@code previous}'s rows (its output, on the device) become this
-   * step's tokens, so the step can be launched before the host has read them.
+   * Queues {@code launch} on {@code stream} behind the upload, between two events (the kernel's own time,
+   * {@link #kernelMicros}; everything {@code launch} queues counts).
    */
-  void takeTokensFrom(MegakernelStep previous, CudaStream stream) {
-    previous.output.copyToAt(0, input, TOKENS_OFFSET, 4L * rows, stream); // Output.tokens -> Step.tokens
-  }
-
-  /** Launches {@code launch} between two events (the kernel's own time, {@link #kernelMicros}). */
   void timeLaunch(Runnable launch, CudaStream stream) {
+    stream.waitFor(uploaded);
     launchStart.record(stream);
     launch.run();
     launchEnd.record(stream);
   }
 
-  void download(CudaStream stream) {
-    output.copyTo(outputHost, OUTPUT_BYTES, stream);
-    downloaded.record(stream);
+  /** Queues the outputs' download on {@code downloads}, behind the launch. */
+  void download(CudaStream downloads) {
+    downloads.waitFor(launchEnd);
+    output.copyTo(outputHost, OUTPUT_BYTES, downloads);
+    downloaded.record(downloads);
   }
 
   /** Waits until the download has landed (work queued after it may still run). */
@@ -134,6 +145,7 @@ final class MegakernelStep implements AutoCloseable {
     inputHost.close();
     output.close();
     outputHost.close();
+    uploaded.close();
     launchStart.close();
     launchEnd.close();
     downloaded.close();

@@ -15,8 +15,10 @@ final class MegakernelReport {
 
   static String markdown(JsonNode r) {
     StringBuilder md = header("Megakernel decode", r);
-    row(md, r, "batch1_us_per_token_graph", "batch-1 decode, CUDA-graph path", "%.1f µs/token");
-    row(md, r, "batch1_us_per_token_megakernel", "batch-1 decode, megakernel", "%.1f µs/token");
+    row(md, r, "batch1_us_per_token_graph", "batch-1 decode, CUDA-graph path (timed steps' wall time / steps)",
+        "%.1f µs/token");
+    row(md, r, "batch1_us_per_token_megakernel", "batch-1 decode, megakernel (timed steps' wall time / steps)",
+        "%.1f µs/token");
     row(md, r, "batch1_speedup", "megakernel speed-up at batch 1", "%.2fx");
     row(md, r, "batch1_floor_us", "batch-1 floor (weights + KV bytes / copy bandwidth)", "%.1f µs");
     row(md, r, "batch1_bw_fraction", "megakernel batch-1 bandwidth / copy bandwidth", "%.2f");
@@ -34,16 +36,20 @@ final class MegakernelReport {
 
     JsonNode decode = r.path("decode");
     if (decode.size() > 0) {
-      md.append("\nDecode step time by batch size (host wall time per step, median; context ")
+      md.append("\nDecode step time by batch size (host time per step call, median; beside it the timed steps' wall "
+              + "time / steps; context ")
           .append(decode.elements().next().path("context").asInt()).append(" tokens):\n\n")
-          .append("| batch | graph µs | megakernel µs | speed-up | runs on the megakernel | megakernel launch alone µs "
-              + "(CUDA events) | steps launched ahead, used |\n|---|---|---|---|---|---|---|\n");
+          .append("| batch | graph µs | megakernel µs | speed-up | graph, wall / steps | megakernel, wall / steps | "
+              + "runs on the megakernel | megakernel launch alone µs (CUDA events) | steps launched ahead, used |\n"
+              + "|---|---|---|---|---|---|---|---|---|\n");
       for (Iterator<Map.Entry<String, JsonNode>> it = decode.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         JsonNode n = e.getValue();
-        md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2fx | %s | %.1f | %d, %d |%n",
+        md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.2fx | %.1f | %.1f | %s | %.1f | %d, %d |%n",
             e.getKey().substring("batch".length()), n.path("graph_us_per_step").asDouble(),
             n.path("megakernel_us_per_step").asDouble(), n.path("speedup").asDouble(),
+            n.path("graph_us_per_step_wall").asDouble(Double.NaN),
+            n.path("megakernel_us_per_step_wall").asDouble(Double.NaN),
             n.path("on_megakernel").asBoolean() ? "yes" : "no (graph path)",
             n.path("megakernel_kernel_us").asDouble(Double.NaN), n.path("steps_launched_ahead").asLong(),
             n.path("steps_launched_ahead_used").asLong()));

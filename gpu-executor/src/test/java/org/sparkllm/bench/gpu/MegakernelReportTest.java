@@ -23,15 +23,16 @@ class MegakernelReportTest {
   }
 
   @Test
-  void decodeRowsShowTheLaunchAloneAndTheStepsLaunchedAheadBesideTheHostStep() {
+  void decodeRowsShowTheWallTimeTheLaunchAloneAndTheStepsLaunchedAheadBesideTheHostStep() {
     ObjectNode r = new ObjectMapper().createObjectNode();
     r.put("gpu", "NVIDIA H100 80GB HBM3").put("checkpoint", "llama-3.2-1b");
     r.put("batch1_kernel_us_megakernel", 1100.5).put("batch1_kernel_bw_fraction", 0.76);
     r.putObject("decode").putObject("batch1").put("context", 512).put("on_megakernel", true)
         .put("graph_us_per_step", 1348.0).put("megakernel_us_per_step", 1136.2).put("speedup", 1.19)
+        .put("graph_us_per_step_wall", 1350.5).put("megakernel_us_per_step_wall", 1141.0)
         .put("megakernel_kernel_us", 1100.5).put("steps_launched_ahead", 594).put("steps_launched_ahead_used", 588);
     String md = MegakernelReport.markdown(r);
-    assertTrue(md.contains("| 1 | 1348.0 | 1136.2 | 1.19x | yes | 1100.5 | 594, 588 |"), md);
+    assertTrue(md.contains("| 1 | 1348.0 | 1136.2 | 1.19x | 1350.5 | 1141.0 | yes | 1100.5 | 594, 588 |"), md);
     assertTrue(md.contains("| batch-1 megakernel launch alone (CUDA events) | 1100.5 µs |"), md);
     assertTrue(md.contains("| the launch's bandwidth / copy bandwidth | 0.76 |"), md);
   }
