@@ -21,9 +21,9 @@ final class MegakernelReport {
         "%.1f µs/token");
     row(md, r, "batch1_speedup", "megakernel speed-up at batch 1", "%.2fx");
     row(md, r, "batch1_floor_us", "batch-1 floor (weights + KV bytes / copy bandwidth)", "%.1f µs");
-    row(md, r, "batch1_bw_fraction", "megakernel batch-1 bandwidth / copy bandwidth", "%.2f");
+    row(md, r, "batch1_bw_fraction", "megakernel batch-1 bandwidth / copy bandwidth", "%.3f");
     row(md, r, "batch1_kernel_us_megakernel", "batch-1 megakernel launch alone (CUDA events)", "%.1f µs");
-    row(md, r, "batch1_kernel_bw_fraction", "the launch's bandwidth / copy bandwidth", "%.2f");
+    row(md, r, "batch1_kernel_bw_fraction", "the launch's bandwidth / copy bandwidth", "%.3f");
     row(md, r, "batch64_over_batch1", "megakernel step at batch 64 / batch 1", "%.2f");
     row(md, r, "offline_tokens_per_s_graph", "offline throughput, CUDA-graph path", "%.0f tokens/s");
     row(md, r, "offline_tokens_per_s_megakernel", "offline throughput, megakernel engine", "%.0f tokens/s");

@@ -34,7 +34,7 @@ class MegakernelReportTest {
     String md = MegakernelReport.markdown(r);
     assertTrue(md.contains("| 1 | 1348.0 | 1136.2 | 1.19x | 1350.5 | 1141.0 | yes | 1100.5 | 594, 588 |"), md);
     assertTrue(md.contains("| batch-1 megakernel launch alone (CUDA events) | 1100.5 µs |"), md);
-    assertTrue(md.contains("| the launch's bandwidth / copy bandwidth | 0.76 |"), md);
+    assertTrue(md.contains("| the launch's bandwidth / copy bandwidth | 0.760 |"), md);
   }
 
   @Test
