@@ -33,10 +33,12 @@ import org.sparkllm.safetensors.ModelTensors;
  * java -cp ... org.sparkllm.bench.gpu.MegakernelBenchmark [--model DIR | --models-dir DIR]
  *     [--out-dir docs/perf] [--name megakernel] [--batches 1,8,64,256] [--context 512]
  *     [--prompts 2048] [--input-len 256] [--output-len 256] [--breakdown-batches 1] [--launch-ahead-after 16]
- *     [--l2-prefetch-pages 16]
+ *     [--l2-prefetch-pages 16] [--offline-max-rows 256]
  * </pre>
  * {@code --launch-ahead-after} sets {@link MegakernelOptions#launchAheadAfter()} (0: never) and
- * {@code --l2-prefetch-pages} {@link MegakernelOptions#l2PrefetchPages()} (0: never), for comparisons.
+ * {@code --l2-prefetch-pages} {@link MegakernelOptions#l2PrefetchPages()} (0: never), for comparisons;
+ * {@code --offline-max-rows} the offline engine's {@link MegakernelOptions#maxRows()} (default: every bucket; 16 is
+ * what an engine gets by default, larger steps then running on the graph path).
  */
 public final class MegakernelBenchmark {
   /**
@@ -89,8 +91,11 @@ public final class MegakernelBenchmark {
       }
     }
     if (prompts > 0) {
+      MegakernelOptions offlineOptions = megakernel.withMaxRows(
+          Integer.parseInt(o.getOrDefault("offline-max-rows", String.valueOf(MegakernelOptions.MAX_ROWS))));
+      report.put("offline_megakernel_max_rows", offlineOptions.maxRows());
       for (String device : List.of("cuda:0", "megakernel:0")) {
-        offline(report, model, device, megakernel, prompts, inputLen, outputLen);
+        offline(report, model, device, offlineOptions, prompts, inputLen, outputLen);
       }
       report.put("offline_megakernel_over_graph",
           report.get("offline_tokens_per_s_megakernel").asDouble() / report.get("offline_tokens_per_s_graph").asDouble());

@@ -1,5 +1,6 @@
 package org.sparkllm.bench.gpu;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -47,5 +48,16 @@ class MegakernelReportTest {
     String md = MegakernelReport.markdown(r);
     assertTrue(md.contains("| offline staggered, megakernel / graph path | 0.60x |"), md);
     assertTrue(md.contains("output length drawn from 1 to 511"), md);
+  }
+
+  @Test
+  void theOfflineRowLimitIsNamedWhenTheRunSetIt() {
+    ObjectNode r = new ObjectMapper().createObjectNode();
+    r.put("gpu", "NVIDIA H100 80GB HBM3").put("checkpoint", "llama-3.2-1b");
+    r.put("offline_prompts", 2048).put("offline_input_len", 256).put("offline_output_len", 256);
+    assertFalse(MegakernelReport.markdown(r).contains("runs decode steps of up to"));
+    r.put("offline_megakernel_max_rows", 16);
+    String md = MegakernelReport.markdown(r);
+    assertTrue(md.contains("runs decode steps of up to 16 rows on the megakernel"), md);
   }
 }
