@@ -30,7 +30,7 @@ public record MegakernelOptions(double watchdogMillis, boolean timing, int pages
    * pages (the QKV, attention and O_PROJ chain of every layer), the ring fills and the block's HBM stream would
    * stand still; pages asked of L2 then keep it going. On an H100 (1B, same machine, three rounds) batch 1 went
    * 1,087-1,091 -> 1,059-1,062 µs per step and 2 rows 1,121-1,133 -> 1,104-1,118 µs; 32 pages gave no gain,
-   * and keeping the window ahead at every page instead of while the ring is full lost 25% (docs/perf/megakernel.md).
+   * and keeping the window ahead at every page instead of while the ring is full lost 23% (docs/perf/megakernel.md).
    */
   public static final int DEFAULT_L2_PREFETCH_PAGES = 16;
   /**

@@ -8,10 +8,23 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 
 class MegakernelReportTest {
-  @Test
-  void everyBatchWithABreakdownGetsItsTable() {
+  /** A report's identity fields, which every report has. */
+  private static ObjectNode report() {
     ObjectNode r = new ObjectMapper().createObjectNode();
     r.put("gpu", "NVIDIA H100 80GB HBM3").put("checkpoint", "llama-3.2-1b");
+    return r;
+  }
+
+  /** The same with the offline workload's shape. */
+  private static ObjectNode offlineReport() {
+    ObjectNode r = report();
+    r.put("offline_prompts", 2048).put("offline_input_len", 256).put("offline_output_len", 256);
+    return r;
+  }
+
+  @Test
+  void everyBatchWithABreakdownGetsItsTable() {
+    ObjectNode r = report();
     for (int batch : new int[] {1, 8}) {
       ObjectNode b = r.putObject("breakdown_batch" + batch);
       b.put("steps", 50).put("us_per_step_with_timing", 1700.0 + batch);
@@ -25,8 +38,7 @@ class MegakernelReportTest {
 
   @Test
   void decodeRowsShowTheWallTimeTheLaunchAloneAndTheStepsLaunchedAheadBesideTheHostStep() {
-    ObjectNode r = new ObjectMapper().createObjectNode();
-    r.put("gpu", "NVIDIA H100 80GB HBM3").put("checkpoint", "llama-3.2-1b");
+    ObjectNode r = report();
     r.put("batch1_kernel_us_megakernel", 1100.5).put("batch1_kernel_bw_fraction", 0.76);
     r.putObject("decode").putObject("batch1").put("context", 512).put("on_megakernel", true)
         .put("graph_us_per_step", 1348.0).put("megakernel_us_per_step", 1136.2).put("speedup", 1.19)
@@ -40,9 +52,7 @@ class MegakernelReportTest {
 
   @Test
   void theStaggeredOfflineWorkloadHasItsRowsAndItsSentence() {
-    ObjectNode r = new ObjectMapper().createObjectNode();
-    r.put("gpu", "NVIDIA H100 80GB HBM3").put("checkpoint", "llama-3.2-1b");
-    r.put("offline_prompts", 2048).put("offline_input_len", 256).put("offline_output_len", 256);
+    ObjectNode r = offlineReport();
     r.put("offline_staggered_tokens_per_s_graph", 50000.0).put("offline_staggered_tokens_per_s_megakernel", 30000.0)
         .put("offline_staggered_megakernel_over_graph", 0.6);
     String md = MegakernelReport.markdown(r);
@@ -52,9 +62,7 @@ class MegakernelReportTest {
 
   @Test
   void theOfflineRowLimitIsNamedWhenTheRunSetIt() {
-    ObjectNode r = new ObjectMapper().createObjectNode();
-    r.put("gpu", "NVIDIA H100 80GB HBM3").put("checkpoint", "llama-3.2-1b");
-    r.put("offline_prompts", 2048).put("offline_input_len", 256).put("offline_output_len", 256);
+    ObjectNode r = offlineReport();
     assertFalse(MegakernelReport.markdown(r).contains("runs decode steps of up to"));
     r.put("offline_megakernel_max_rows", 16);
     String md = MegakernelReport.markdown(r);
