@@ -171,7 +171,7 @@ enum ErrorCode : int { kCounterTimeout = 1, kPageFullTimeout = 2, kStageTimeout 
 // Dynamic shared memory: [header | scratch | staged activations | page ring].
 struct Header {
   unsigned long long full[kMaxPages];   // page landed (loader's expect_tx + the bulk copy's bytes)
-  unsigned long long empty[kMaxPages];  // page consumed (one arrival per consumer warp)
+  unsigned long long empty[kMaxPages];  // page consumed (one arrival per consumer thread)
   unsigned long long staged[kActivationStages][kConsumerWarps];  // a row group's activation slice landed
   volatile int block_abort;             // a consumer gave up: the loader stops, the block exits
   int last_arrival;                     // broadcast of "this block arrived last"

@@ -79,8 +79,8 @@ __device__ void decode_step(const Model* model, const int* program, int header_i
   const int tid = threadIdx.x;
   if (tid == 0) {
     for (int p = 0; p < pages; ++p) {
-      mbarrier_init(&h.full[p], 1);                // the loader's arrive.expect_tx
-      mbarrier_init(&h.empty[p], kConsumerWarps);  // one arrival per consumer warp
+      mbarrier_init(&h.full[p], 1);                  // the loader's arrive.expect_tx
+      mbarrier_init(&h.empty[p], kConsumerThreads);  // one arrival per consumer thread (mk_sync.cuh)
     }
     for (int i = 0; i < kActivationStages; ++i) {
       for (int g = 0; g < kConsumerWarps; ++g) mbarrier_init(&h.staged[i][g], 1);  // the issuer's expect_tx

@@ -510,8 +510,7 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
             reinterpret_cast<const __nv_bfloat16*>(c.smem + c.pages_offset + (size_t)ring.slot * kPageBytes) +
             (size_t)warp * kWarpRows * width;
         page_products<R>(act, columns, ch * kPageColumns, rows, width, warp, lane, acc);
-        __syncwarp();
-        if (lane == 0) mbarrier_arrive(&h.empty[ring.slot]);
+        mbarrier_arrive(&h.empty[ring.slot]);
         ring.advance(c);
       }
       float flat[N];

@@ -402,14 +402,11 @@ class MmaMatvec {
     }
   }
 
-  // Every warp is done with the group's pages of this chunk: one arrival per warp and page (also for the
-  // pages of tiles the warp does not compute, which it has waited for, so no arrival runs a round ahead).
+  // This thread is done with the group's pages of this chunk: one arrival per thread and page (also for the
+  // pages of tiles its warp does not compute, which it has waited for, so no arrival runs a round ahead).
   __device__ void release_pages(int group_tiles) {
     Header& h = header(c_.smem);
-    __syncwarp();
-    if (lane_ == 0) {
-      for (int t = 0; t < group_tiles; ++t) mbarrier_arrive(&h.empty[(c_.page + t) % c_.pages]);
-    }
+    for (int t = 0; t < group_tiles; ++t) mbarrier_arrive(&h.empty[(c_.page + t) % c_.pages]);
     c_.page += group_tiles;
   }
 
