@@ -29,8 +29,9 @@ public record MegakernelOptions(double watchdogMillis, boolean timing, int pages
    * Default L2 window: 16 pages (256 KiB per SM, 34 MB over an H100's 132 SMs). When the consumers stop taking
    * pages (the QKV, attention and O_PROJ chain of every layer), the ring fills and the block's HBM stream would
    * stand still; pages asked of L2 then keep it going. On an H100 (1B, same machine, three rounds) batch 1 went
-   * 1,087-1,091 -> 1,059-1,062 µs per step and 2 rows 1,121-1,133 -> 1,104-1,118 µs; 32 pages gave no gain,
-   * and keeping the window ahead at every page instead of while the ring is full lost 23% (docs/perf/megakernel.md).
+   * 1,087-1,091 -> 1,059-1,062 µs per step and 2 rows 1,121-1,133 -> 1,104-1,118 µs; 20 and 24 pages lost 9 and
+   * 21 µs at batch 1 (132 SMs' windows then ask 43 and 52 MB of the 50 MB L2), 32 gave no gain, and keeping the
+   * window ahead at every page instead of while the ring is full lost 23% (docs/perf/megakernel.md).
    */
   public static final int DEFAULT_L2_PREFETCH_PAGES = 16;
   /**
