@@ -19,10 +19,10 @@
 // acquire (and the consumer barrier that follows it), before its first copy. The page ring's reuse is
 // ordered by mbarriers:
 // every consumer thread's generic reads of a page happen before its own release-arrive on the page's empty
-// barrier (an arrive releases only the arriving thread's accesses, so every reader arrives, not one lane per
-// warp after a __syncwarp: compute-sanitizer's racecheck reported that as a WAR hazard against the refill,
-// and 32 arrivals per warp cost nothing measurable on an H100); the loader's acquire-wait on that barrier
-// happens before its next bulk copy into the page.
+// barrier (every reader arrives itself: with one lane per warp arriving after a __syncwarp, compute-sanitizer's
+// racecheck reported the other lanes' reads as a WAR hazard against the refill; 32 arrivals per warp cost
+// nothing measurable on an H100); the loader's acquire-wait on that barrier happens before its next bulk copy
+// into the page.
 //
 // mbarrier phases: page p of a launch uses slot p % pages in round p / pages. "full" completes once per
 // round (the loader's arrive.expect_tx plus the copy's complete_tx); consumers wait for parity

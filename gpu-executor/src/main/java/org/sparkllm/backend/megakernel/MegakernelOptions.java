@@ -104,7 +104,10 @@ public record MegakernelOptions(double watchdogMillis, boolean timing, int pages
     return new MegakernelOptions(watchdogMillis, timing, pagesInFlight, l2PrefetchPages, maxRows, steps);
   }
 
-  /** The L2 window of a bucket's launches: {@link #l2PrefetchPages} up to {@link #L2_PREFETCH_MAX_ROWS} rows, else 0. */
+  /**
+   * The L2 window of a bucket's launches: {@link #l2PrefetchPages} up to {@link #L2_PREFETCH_MAX_ROWS} rows,
+   * else 0.
+   */
   public int l2PrefetchPages(int bucket) {
     return bucket <= L2_PREFETCH_MAX_ROWS ? l2PrefetchPages : 0;
   }

@@ -64,7 +64,8 @@ final class MegakernelReport {
     offlineWorkload(md, r);
     if (r.has("offline_megakernel_max_rows")) {
       md.append(String.format(Locale.ROOT, "The megakernel engine runs decode steps of up to %d rows on the megakernel "
-          + "(`MegakernelOptions.maxRows`), larger ones on the graph path.%n", r.path("offline_megakernel_max_rows").asInt()));
+          + "(`MegakernelOptions.maxRows`), larger ones on the graph path.%n",
+          r.path("offline_megakernel_max_rows").asInt()));
     }
     if (r.has("offline_staggered_tokens_per_s_megakernel")) {
       md.append(String.format(Locale.ROOT, "Staggered: the same number of prompts, each with an output length drawn "

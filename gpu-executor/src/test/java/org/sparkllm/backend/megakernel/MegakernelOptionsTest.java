@@ -50,8 +50,8 @@ class MegakernelOptionsTest {
     assertEquals(16, MegakernelOptions.defaults().launchAheadAfter());
     MegakernelOptions off = MegakernelOptions.defaults().withLaunchAheadAfter(0);
     assertEquals(0, off.launchAheadAfter());
-    assertEquals(0, off.withTiming(true).withWatchdogMillis(5).withPagesInFlight(3).withL2PrefetchPages(4).withMaxRows(64)
-        .launchAheadAfter());
+    assertEquals(0, off.withTiming(true).withWatchdogMillis(5).withPagesInFlight(3).withL2PrefetchPages(4)
+        .withMaxRows(64).launchAheadAfter());
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> MegakernelOptions.defaults().withLaunchAheadAfter(-1));
     assertTrue(e.getMessage().contains("launchAheadAfter") && e.getMessage().contains("-1"), e.getMessage());
