@@ -14,8 +14,9 @@ import org.sparkllm.cuda.PinnedHostBuffer;
 /**
  * One step's inputs (struct Step, then each row's sampling parameters, which the kernel's SAMPLE
  * instructions read at kSampleParamsOffset) in one upload, and its outputs (struct Output: sampled tokens
- * and the watchdog's record) in one download; events around its launch and after its download. The backend
- * keeps two, so that a step launched ahead has its own buffers while the host reads the one before.
+ * and the watchdog's record) in one download; events after its upload, around its launch and after its
+ * download. The backend keeps two, so that a step launched ahead has its own buffers while the host reads the
+ * one before.
  *
  * <p>Uploads and downloads run on streams of their own, so that nothing sits between two kernels on the
  * launch stream: the upload of a step launched ahead overlaps the kernel before it, and that kernel's
