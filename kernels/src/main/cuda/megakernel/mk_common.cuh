@@ -115,9 +115,12 @@ struct Model {
   float* attn_partial_ml;         // [rows][heads][kMaxSplits][2]: max (log2 domain), sum
   float* lm_partial_value;        // [LM-head instructions][kMaxStepRows]
   int* lm_partial_index;
-  __nv_bfloat16* normed;          // [rows][hidden]: NORM's output, the input of QKV, GATE_UP, LM_HEAD (R > 8)
-  float* residual_partial;        // [pieces][rows][hidden]: O_PROJ's or DOWN's K pieces, for NORM (R > 8);
+  __nv_bfloat16* normed;          // [rows][hidden] (R > kMaxCoreRows): NORM's output, QKV's, GATE_UP's, LM_HEAD's input
+  float* residual_partial;        // [pieces][rows][hidden]: O_PROJ's or DOWN's K pieces, for NORM (R > kMaxCoreRows);
                                   // StreamBuilder.MAX_PIECES deep
+  // The 1-row bucket's residual stream, in flagged words (mk_flagged.cuh): fp32 after each layer's O_PROJ and after
+  // its DOWN, [layers][2][kFlaggedRows][hidden]
+  unsigned long long* flagged_residual;
 };
 
 // Per-step inputs, uploaded by the host before each launch (MegakernelStep.java).
@@ -166,7 +169,7 @@ struct Output {
   unsigned abort_tag;   // = launch tag once any block gave up: every spin polls it
 };
 
-enum ErrorCode : int { kCounterTimeout = 1, kPageFullTimeout = 2, kStageTimeout = 3 };
+enum ErrorCode : int { kCounterTimeout = 1, kPageFullTimeout = 2, kStageTimeout = 3, kFlaggedTimeout = 4 };
 
 // Dynamic shared memory: [header | scratch | staged activations | page ring].
 struct Header {

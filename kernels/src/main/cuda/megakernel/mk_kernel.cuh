@@ -15,9 +15,11 @@ __device__ __forceinline__ unsigned long long* timing_record(unsigned long long*
   return timing == nullptr ? nullptr : timing + ((size_t)blockIdx.x * stride + index) * kTimingWords;
 }
 
+// Inlined, as decode_step: nvcc made the 1-row bucket's a call once it polled flagged words, and the call spilled
+// 152 bytes.
 template <int R>
-__device__ void run_consumers(Context& c, const int* program, int first, int count, unsigned long long* timing,
-                              int timing_stride) {
+__device__ __forceinline__ void run_consumers(Context& c, const int* program, int first, int count,
+                                              unsigned long long* timing, int timing_stride) {
   Header& h = header(c.smem);
   const int tid = threadIdx.x;
   const Instruction& in = h.current;
@@ -59,10 +61,12 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
     } else {
       run_mma<R>(c, in);
     }
-    // Release: every thread's stores, then the barrier, then thread 0's fence and add (mk_sync.cuh).
+    // Release: every thread's stores, then the barrier, then thread 0's fence and add (mk_sync.cuh). Outputs in
+    // flagged words (the 1-row bucket's residual) need no fence: the count only tells the waiters when to look
+    // (mk_flagged.cuh).
     consumer_sync();
     if (tid == 0 && in.signal >= 0) {
-      __threadfence();
+      if (!hands_on_flagged<R>(in.op)) __threadfence();
       atomicAdd(c.counters + in.signal, 1u);
     }
     record_time(c, kTimeEnd);
@@ -70,10 +74,11 @@ __device__ void run_consumers(Context& c, const int* program, int first, int cou
 }
 
 template <int R>
-__device__ void decode_step(const Model* model, const int* program, int header_ints, unsigned* counters,
-                            const Step* step, Output* out, unsigned epoch, unsigned tag, int pages, int pages_offset,
-                            long long watchdog_cycles, unsigned long long* timing, int timing_stride,
-                            int pages_in_flight, int l2_prefetch_pages) {
+__device__ __forceinline__ void decode_step(const Model* model, const int* program, int header_ints,
+                                            unsigned* counters, const Step* step, Output* out, unsigned epoch,
+                                            unsigned tag, int pages, int pages_offset, long long watchdog_cycles,
+                                            unsigned long long* timing, int timing_stride, int pages_in_flight,
+                                            int l2_prefetch_pages) {
   extern __shared__ __align__(128) uint8_t smem[];
   Header& h = header(smem);
   const int tid = threadIdx.x;

@@ -1,13 +1,18 @@
-// The matvec instructions (QKV, O_PROJ, GATE_UP, DOWN, LM_HEAD) for a bucket of R <= 8 rows on CUDA cores.
+// The matvec instructions (QKV, O_PROJ, GATE_UP, DOWN, LM_HEAD) for a bucket of R <= kMaxCoreRows rows on CUDA
+// cores.
 //
 // Inputs are staged once per instruction into shared memory as bf16 [R][K] (for QKV, GATE_UP and
-// LM_HEAD the RMSNorm is computed while staging, as layer_rmsnorm does: bf16(w * (x * inv_rms))).
+// LM_HEAD the RMSNorm is computed while staging, as layer_rmsnorm does: bf16(w * (x * inv_rms))). O_PROJ and
+// DOWN add their outputs to the fp32 residual; in the 1-row bucket the residual comes and goes in flagged words
+// instead (mk_flagged.cuh): O_PROJ and DOWN store x + v, the residual before them plus their output, and its
+// readers settle them.
 // Then each tile's pages arrive from the ring; consumer warp w owns rows 2w and 2w + 1 of every tile
 // (mk_common.cuh), accumulates them over all of the tile's pages in fp32 and reduces them with shuffles
 // in a fixed order (deterministic). The warp runs the pair's epilogue itself, so no tile ends in a
 // block barrier and the warps drift apart by up to the ring's depth; only the LM head's argmax meets
 // once per instruction.
 #pragma once
+#include "mk_flagged.cuh"
 #include "mk_loader.cuh"
 
 namespace mk {
@@ -94,12 +99,35 @@ __device__ __forceinline__ void store_normed(__nv_bfloat16* row, int k4, float4 
 template <int R>
 constexpr int kKeptVectors = R <= 2 ? 2 : 1;
 
+// The 1-row bucket's flagged residual: vectors k4_of(j) (four elements) of every row b < R, j < J, from the words at
+// `flagged` (row b at b * hidden), two pairs of words each, all asked for before any is settled. Rows past the
+// step's count and vectors past the end are zeros.
+template <int R, int J, typename K4>
+__device__ __forceinline__ void load_flagged_rows(Context& c, const unsigned long long* flagged, K4 k4_of,
+                                                  float4 (&out)[R][J]) {
+  const Model& m = *c.m;
+  const int K = (int)m.hidden, V = K / 4, count = c.step->count;
+  ulonglong2 look[R * J * 2];  // pair i: row i / 2J, vector (i / 2) % J, its words 2 (i % 2) and 2 (i % 2) + 1
+  auto address = [&](int i) { return flagged + (size_t)(i / (2 * J)) * K + 4 * k4_of(i / 2 % J) + 2 * (i & 1); };
+#pragma unroll
+  for (int i = 0; i < R * J * 2; ++i) {
+    look[i] = i / (2 * J) < count && k4_of(i / 2 % J) < V ? load_flagged2(address(i)) : tagged_zeros(c.watchdog.tag);
+  }
+  settle(look, address, c.watchdog, header(c.smem), m.flagged_residual);
+#pragma unroll
+  for (int b = 0; b < R; ++b)
+#pragma unroll
+    for (int j = 0; j < J; ++j) out[b][j] = flagged_float4(look[2 * (b * J + j)], look[2 * (b * J + j) + 1]);
+}
+
 // RMSNorm of rows 0..R-1 (fp32 residual, or in layer 0 the bf16 embedding rows of the tokens) into
 // bf16 shared memory; rows past the step's count become zeros. Each thread sums its squares in the
 // order layer_rmsnorm does (k4 = tid, tid + 256, ...) and the warps in the same order, so inv_rms is
-// the graph path's to the bit. The kept inputs and weights are loaded together: one trip to L2.
+// the graph path's to the bit. The kept inputs and weights are loaded together: one trip to L2. In the
+// 1-row bucket the residual is read from the flagged words at `flagged` (mk_flagged.cuh).
 template <int R>
-__device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_embedding) {
+__device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_embedding,
+                             const unsigned long long* flagged) {
   const Model& m = *c.m;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int K = (int)m.hidden, V = K / 4;
@@ -115,6 +143,11 @@ __device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_
     if (from_embedding) {
       return bf16x4_to_float4(__ldg(reinterpret_cast<const uint2*>(m.embedding + (size_t)tokens[b] * K) + k4));
     }
+    if constexpr (kFlaggedResidual<R>) {  // the kept vectors are settled, so these came with them or soon after
+      float4 v[R][1];
+      load_flagged_rows<R, 1>(c, flagged, [&](int) { return k4; }, v);
+      return v[b][0];
+    }
     return __ldcg(reinterpret_cast<const float4*>(m.residual + (size_t)b * K) + k4);
   };
   auto add_squares = [](float& sum, float4 v) { sum += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w; };
@@ -125,8 +158,12 @@ __device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_
   for (int j = 0; j < kKept; ++j) {
     const int k4 = tid + j * kConsumerThreads;
     kept_weight[j] = k4 < V ? __ldg(w4 + k4) : make_uint2(0, 0);
+    if (kFlaggedResidual<R> && !from_embedding) continue;  // below, all together
 #pragma unroll
     for (int b = 0; b < R; ++b) kept[b][j] = b < count && k4 < V ? load4(b, k4) : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+  if constexpr (kFlaggedResidual<R>) {
+    if (!from_embedding) load_flagged_rows<R, kKept>(c, flagged, [&](int j) { return tid + j * kConsumerThreads; }, kept);
   }
   float squares[R];
 #pragma unroll
@@ -221,21 +258,56 @@ __device__ __forceinline__ QkvDestination qkv_destination(const Model& m, const 
   return hh == G ? QkvDestination{l.k_cache + cache, rr, true} : QkvDestination{l.v_cache + cache, rr, false};
 }
 
+// Lane `lane`'s value of a tile (epilogue): row first_row + r, batch row b; of the lanes that hold it, `first`
+// stores it.
+template <int R>
+struct LaneValue {
+  static constexpr int kLanesPerValue = 32 / (kWarpRows * R);
+  int r, b;
+  bool first;
+
+  __device__ explicit LaneValue(int lane)
+      : r(lane / kLanesPerValue / R), b(lane / kLanesPerValue % R), first(lane % kLanesPerValue == 0) {}
+};
+
+// The flagged word of the residual element that an O_PROJ or DOWN value (batch row b, hidden row `row`) adds to:
+// the layer's residual before it; null for layer 0's O_PROJ, which adds to the embedding.
+__device__ __forceinline__ const unsigned long long* residual_before(const Model& m, const Instruction& in, int b,
+                                                                     int row) {
+  if (in.op == kOProj && in.layer == 0) return nullptr;
+  return in.op == kOProj ? flagged_residual(m, in.layer - 1, kAfterMlp, b) + row
+                         : flagged_residual(m, in.layer, kAfterAttention, b) + row;
+}
+
+// A first look at that word, asked for when the tile starts so that its trip to L2 passes while the pages are
+// summed; only the look stays live through the tile (a pointer beside it made the 2-row kernel's page loop
+// slower). Layer 0's O_PROJ: the embedding, flagged with this launch's tag.
+template <int R>
+__device__ __forceinline__ unsigned long long look_before(const Context& c, const Instruction& in, int lane,
+                                                          int first_row) {
+  const Model& m = *c.m;
+  const LaneValue<R> at(lane);
+  const int row = first_row + at.r;
+  if (!at.first || at.b >= c.step->count || row >= m.hidden) return 0;
+  const unsigned long long* word = residual_before(m, in, at.b, row);
+  if (word != nullptr) return load_flagged(word);
+  const float x = __bfloat162float(__ldg(m.embedding + (size_t)step_tokens(c.step)[at.b] * m.hidden + row));
+  return flag(__float_as_uint(x), c.watchdog.tag);
+}
+
 // One warp's finished values of a tile, after warp_reduce_scatter of its [kWarpRows][R] sums: the 32 / N
 // lanes of value i = r * R + b hold row `first_row + r`, batch row b, and the first of them stores it.
 // Row r ^ 1 of the same batch row sits 16 lanes away. All lanes of the warp call it.
 template <int R>
 __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int lane, float v, int first_row,
-                                         Best& best) {
+                                         unsigned long long before, Best& best) {
   static_assert(kWarpRows == 2, "the epilogues pair rows r and r ^ 1 across lane ^ 16");
   const Model& m = *c.m;
-  constexpr int kLanesPerValue = 32 / (kWarpRows * R);
-  const int i = lane / kLanesPerValue;
-  const int r = i / R;
-  const int b = i % R;
+  const LaneValue<R> at(lane);
+  const int r = at.r, b = at.b;
   const int row = first_row + r;
   const float partner = __shfl_xor_sync(0xffffffffu, v, 16);  // row r ^ 1, same batch row
-  const bool valid = lane % kLanesPerValue == 0 && b < c.step->count;
+  const bool valid = at.first && b < c.step->count;
   switch (in.op) {
     case kQkv: {
       if (!valid) return;
@@ -256,9 +328,18 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
     }
     case kOProj:
     case kDown: {
-      // One addition per element and phase, so the sum is the plain x + v, deterministic; the reduction
-      // needs no load, so the epilogue never waits for a round trip to L2.
-      if (valid && row < m.hidden) atomicAdd(m.residual + (size_t)b * m.hidden + row, v);
+      if (!valid || row >= m.hidden) return;
+      if constexpr (kFlaggedResidual<R>) {
+        // x + v, the graph path's residual addition, as the layer's residual after attention or after the MLP.
+        const unsigned long long x =
+            await_flagged(residual_before(m, in, b, row), before, c.watchdog, header(c.smem), m.flagged_residual);
+        store_flagged(flagged_residual(m, in.layer, in.op == kOProj ? kAfterAttention : kAfterMlp, b) + row,
+                      __float_as_uint(__uint_as_float((unsigned)x) + v), c.watchdog.tag);
+      } else {
+        // One addition per element and phase, so the sum is the plain x + v, deterministic; the reduction
+        // needs no load, so the epilogue never waits for a round trip to L2.
+        atomicAdd(m.residual + (size_t)b * m.hidden + row, v);
+      }
       return;
     }
     case kGateUp: {
@@ -322,10 +403,10 @@ __device__ __forceinline__ void finish_rope(const Context& c, const RopeLoads& r
 }
 
 // Layer 0's QKV instructions write the embedding rows into the fp32 residual that the O_PROJ and DOWN
-// epilogues add to: the instruction of tiles [first, first + count) of T writes hidden elements
-// [first * H / T, (first + count) * H / T), so together they write each element once. Every QKV
-// instruction finishes before any O_PROJ starts (O_PROJ waits for all attention, attention for its
-// group's QKV), so the residual holds the embedding before the first addition.
+// epilogues add to (buckets without flagged words): the instruction of tiles [first, first + count) of T writes
+// hidden elements [first * H / T, (first + count) * H / T), so together they write each element once. Every QKV
+// instruction finishes before any O_PROJ starts (O_PROJ waits for all attention, attention for its group's QKV),
+// so the residual holds the embedding before the first addition.
 __device__ void seed_residual(const Context& c, const Instruction& in) {
   const Model& m = *c.m;
   const long long H = m.hidden;
@@ -474,13 +555,20 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
   switch (in.op) {
     case kQkv: {
       const RopeLoads rope = start_rope<R>(c);
-      if (in.layer == 0) seed_residual(c, in);
-      stage_normed<R>(c, layer.attn_norm, in.layer == 0);
+      if constexpr (!kFlaggedResidual<R>) {
+        if (in.layer == 0) seed_residual(c, in);
+      }
+      stage_normed<R>(c, layer.attn_norm, in.layer == 0,
+                      in.layer == 0 ? nullptr : flagged_residual(m, in.layer - 1, kAfterMlp, 0));
       finish_rope<R>(c, rope);
       break;
     }
-    case kGateUp: stage_normed<R>(c, layer.mlp_norm, false); break;
-    case kLmHead: stage_normed<R>(c, m.final_norm, false); break;
+    case kGateUp:
+      stage_normed<R>(c, layer.mlp_norm, false, flagged_residual(m, in.layer, kAfterAttention, 0));
+      break;
+    case kLmHead:
+      stage_normed<R>(c, m.final_norm, false, flagged_residual(m, (int)m.layers - 1, kAfterMlp, 0));
+      break;
     case kOProj: stage_copy<R>(c, m.attention, (int)(m.heads * m.head_dim)); break;
     case kDown: stage_copy<R>(c, m.mlp, (int)m.intermediate); break;
   }
@@ -496,6 +584,11 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
 
   RingPosition ring(c);
   for (int t = 0; t < in.tile_count; ++t) {
+    const int first_row = (in.first_tile + t) * kTileRows + warp * kWarpRows;
+    unsigned long long before = 0;  // flagged buckets' O_PROJ and DOWN: a first look at the residual they add to
+    if constexpr (kFlaggedResidual<R>) {
+      if (in.op == kOProj || in.op == kDown) before = look_before<R>(c, in, lane, first_row);
+    }
     float total = 0.f;  // this lane's value (warp_reduce_scatter) summed over the parts so far
     for (int part = 0, ch = 0; part < in.splits; ++part) {
       float acc[kWarpRows][R];
@@ -522,7 +615,7 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
       total = part == 0 ? sum : total + sum;
     }
     const unsigned long long epilogue_start = timing_now(c);
-    epilogue<R>(c, in, lane, total, (in.first_tile + t) * kTileRows + warp * kWarpRows, best);
+    epilogue<R>(c, in, lane, total, first_row, before, best);
     epilogue_ns += timing_now(c) - epilogue_start;
   }
   if (c.timing != nullptr) {

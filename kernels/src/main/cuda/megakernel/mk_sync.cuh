@@ -12,6 +12,8 @@
 //             (L2, never the SM's non-coherent L1/texture path), so no stale line can be read.
 // Arrival counters (last arriver merges) use atom.acq_rel.gpu: release of the arriver's partials,
 // acquire of everyone else's for the last one.
+// The CUDA-core buckets' O_PROJ and DOWN store the residual in flagged words instead, and add to their counter
+// without the fence (mk_flagged.cuh).
 //
 // Async proxy: weights travel by cp.async.bulk, and no thread writes weights during the kernel. The
 // tensor-core path's activation slices also do, and other SMs wrote them in this launch with generic

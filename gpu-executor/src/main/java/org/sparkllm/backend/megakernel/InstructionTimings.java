@@ -15,7 +15,8 @@ import java.util.Map;
  * new but its last few copies in flight). An instruction's time splits into
  * <ul>
  *   <li>dependency wait: start to ready;
- *   <li>staging: ready to staged (the activations into shared memory, RMSNorm included);
+ *   <li>staging: ready to staged (the activations into shared memory, RMSNorm included; for the flagged residual,
+ *       the wait for words the counter ran ahead of);
  *   <li>page wait: waiting for weight pages to land;
  *   <li>compute: staged to computed less the page waits and epilogues (attention: all of its time);
  *   <li>store: the epilogues plus computed to end (fence, barrier, signal, LM-head argmax publish).

@@ -53,6 +53,7 @@ public final class MegakernelBackend implements Backend {
   private final TreeMap<Integer, BucketProgram> programs = new TreeMap<>();
   private final InstructionTimings timings = new InstructionTimings();
   private PinnedHostBuffer logitsHost;
+  /** The last launch's tag (1 to 2^31 - 1, then 1 again): the watchdog's records and the flagged words carry it. */
   private int tag;
   /** validate's marks of the slots a step names (cleared after each check: no set per step). */
   private final boolean[] slotSeen;
@@ -101,6 +102,7 @@ public final class MegakernelBackend implements Backend {
     }
     this.tiles = MegakernelWeights.retile(shared, dims);
     this.buffers = new MegakernelBuffers(shared.context(), dims, limits.sms(), largest);
+    buffers.clearFlagged(shared.stream());
     this.descriptor = new ModelDescriptor(shared.context(), shared.stream(), dims, config.rmsNormEps(), shared,
         tiles, buffers);
     this.uploads = shared.context().createStream();
@@ -347,7 +349,11 @@ public final class MegakernelBackend implements Backend {
     int rows = batch.chunks().size();
     int bucket = bucketFor(rows);
     BucketProgram program = program(bucket);
-    tag = tag == Integer.MAX_VALUE ? 1 : tag + 1;
+    if (tag == Integer.MAX_VALUE) { // a word written 2^31 launches ago must not pass for this launch's
+      buffers.clearFlagged(shared.stream());
+      tag = 0;
+    }
+    tag++;
     int launchTag = tag;
     int epoch = program.prepare(shared.stream());
     MegakernelStep step = steps[launches++ & 1];

@@ -14,7 +14,7 @@ import org.sparkllm.kvcache.VAttentionKvCache;
  * memory when it starts.
  */
 final class ModelDescriptor implements AutoCloseable {
-  static final int MODEL_BYTES = 26 * 8;
+  static final int MODEL_BYTES = 27 * 8;
   static final int LAYER_BYTES = 8 * 8;
 
   private final DeviceBuffer device;
@@ -35,7 +35,8 @@ final class ModelDescriptor implements AutoCloseable {
           .putLong(buffers.mlp.address()).putLong(buffers.logits.address())
           .putLong(buffers.attentionPartialO.address()).putLong(buffers.attentionPartialMl.address())
           .putLong(buffers.lmPartialValue.address()).putLong(buffers.lmPartialIndex.address())
-          .putLong(buffers.normed.address()).putLong(buffers.residualPartial.address());
+          .putLong(buffers.normed.address()).putLong(buffers.residualPartial.address())
+          .putLong(buffers.flaggedResidual.address());
       for (int l = 0; l < d.layers(); l++) {
         SharedDevice.LayerWeights w = shared.layers().get(l);
         MegakernelWeights.Layer t = tiles.layer(l);

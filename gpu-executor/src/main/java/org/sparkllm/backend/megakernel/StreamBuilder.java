@@ -243,8 +243,9 @@ public final class StreamBuilder {
   }
 
   /**
-   * O_PROJ or DOWN, which add to the residual. CUDA-core buckets: one matvec phase that adds directly. Tensor
-   * cores: {@link #pieces} K pieces, piece p taking chunks [p · C/P, (p + 1) · C/P) on blocks
+   * O_PROJ or DOWN, which add to the residual. CUDA-core buckets: one matvec phase that adds directly (1 row:
+   * stores x + v in flagged words, mk_flagged.cuh). Tensor cores: {@link #pieces} K pieces, piece p taking chunks
+   * [p · C/P, (p + 1) · C/P) on blocks
    * [p · B/P, (p + 1) · B/P), its tiles dealt over them in runs; each instruction stores piece p of its tiles'
    * sums. One piece sums K as the graph path does (its K parts); more sum each piece in one part.
    */

@@ -78,7 +78,8 @@ final class MegakernelReport {
   private static void breakdown(StringBuilder md, String batch, JsonNode b) {
     md.append(String.format(Locale.ROOT, "%nWhere a batch-%s step goes (in-kernel %%globaltimer stamps of "
         + "consumer thread 0, %d steps, %.1f µs/step with timing on), µs per instruction: waiting on dependency "
-        + "counters, staging inputs (RMSNorm, activations), waiting for weight pages, computing, and epilogues "
+        + "counters, staging inputs (RMSNorm, activations; at 1 row it includes waiting for residual words the "
+        + "counter ran ahead of), waiting for weight pages, computing, and epilogues "
         + "with the store and signal; beside them, how long the loader warp waited for a free ring page before "
         + "copying the instruction's weights (the ring held pages not yet taken: the block fetched nothing new)."
         + "%n%n", batch, b.path("steps").asLong(),

@@ -8,13 +8,17 @@ import java.util.List;
  * from the builder: the test's independent statement of which instructions conflict.
  */
 final class DataAccesses {
-  /** PIECES: the tensor-core O_PROJ's or DOWN's K pieces, piece p at columns [p · hidden, (p + 1) · hidden). */
-  enum Buffer { RESIDUAL, NORMED, QUERY, KV, ATTENTION, MLP, LOGITS, PIECES }
+  /**
+   * PIECES: the tensor-core O_PROJ's or DOWN's K pieces, piece p at columns [p · hidden, (p + 1) · hidden).
+   * FLAGGED_RESIDUAL: the 1-row bucket's residual stream in flagged words (mk_flagged.cuh), one set per layer:
+   * columns [0, hidden) after O_PROJ, [hidden, 2 · hidden) after DOWN.
+   */
+  enum Buffer { RESIDUAL, NORMED, QUERY, KV, ATTENTION, MLP, LOGITS, PIECES, FLAGGED_RESIDUAL }
 
   /**
-   * Rows [rowFrom, rowTo) × columns [from, to) of a buffer; {@code layer} separates the KV cache's
-   * layers (the other buffers are reused by every layer). The KV cache's columns are the keys of every
-   * KV head, then their values.
+   * Rows [rowFrom, rowTo) × columns [from, to) of a buffer; {@code layer} separates the layers of the KV
+   * cache and the flagged words (the other buffers are reused by every layer). The KV cache's columns are the
+   * keys of every KV head, then their values.
    */
   record Access(Buffer buffer, int layer, int rowFrom, int rowTo, int from, int to, boolean write) {
     boolean conflicts(Access o) {
@@ -31,10 +35,16 @@ final class DataAccesses {
     int dim = d.headDim();
     int firstRow = i.firstTile() * TileLayout.TILE_ROWS;
     int lastRow = (i.firstTile() + i.tileCount()) * TileLayout.TILE_ROWS;
-    // Tensor-core buckets read the norm phases' output; CUDA-core ones normalise the residual themselves.
+    // Tensor-core buckets read the norm phases' output; CUDA-core ones normalise the residual themselves, in
+    // flagged words at 1 row (the residual after the layer's O_PROJ, or after layer l's DOWN: afterMlp(l)).
     boolean normPhases = rows > StreamBuilder.MAX_CUDA_CORE_ROWS;
-    Access normedInput = normPhases
-        ? new Access(Buffer.NORMED, -1, 0, rows, 0, h, false)
+    boolean flagged = rows == MegakernelBuffers.FLAGGED_ROWS;
+    int l = i.layer();
+    Access normedInput = normPhases ? new Access(Buffer.NORMED, -1, 0, rows, 0, h, false)
+        : flagged ? new Access(Buffer.FLAGGED_RESIDUAL, l, 0, rows, 0, h, false)
+        : new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false);
+    java.util.function.IntFunction<Access> afterMlp = layer -> flagged
+        ? new Access(Buffer.FLAGGED_RESIDUAL, layer, 0, rows, h, 2 * h, false)
         : new Access(Buffer.RESIDUAL, -1, 0, rows, 0, h, false);
     switch (i.op()) {
       case NORM_ATTENTION, NORM_MLP, NORM_FINAL -> {
@@ -47,13 +57,15 @@ final class DataAccesses {
         out.add(new Access(Buffer.NORMED, -1, i.row(), i.row() + 1, 0, h, true));
       }
       case QKV -> {
-        if (normPhases || i.layer() > 0) {
+        if (normPhases) {
           out.add(normedInput);
-        } else { // seeds its share of the residual with the embedding (mk_matvec.cuh, seed_residual)
+        } else if (l > 0) {
+          out.add(afterMlp.apply(l - 1));
+        } else if (!flagged) { // seeds its share of the residual with the embedding (mk_matvec.cuh, seed_residual)
           long tiles = TileLayout.tiles(d.qkvRows());
           out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, (int) (i.firstTile() * (long) h / tiles),
               (int) ((i.firstTile() + i.tileCount()) * (long) h / tiles), true));
-        }
+        } // the flagged layer 0 normalises the embedding
         // Element by element: tiles of one head may be split between instructions.
         for (int r = firstRow; r < Math.min(lastRow, d.qkvRows()); r++) {
           int source = TileLayout.qkvSourceRow(d, r);
@@ -81,9 +93,17 @@ final class DataAccesses {
         int to = Math.min(lastRow, h);
         if (normPhases) { // stores its K piece; the next norm adds it
           out.add(new Access(Buffer.PIECES, -1, 0, rows, i.piece() * h + firstRow, i.piece() * h + to, true));
-        } else {
+        } else if (!flagged) { // adds to the residual
           out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, false));
           out.add(new Access(Buffer.RESIDUAL, -1, 0, rows, firstRow, to, true));
+        } else if (i.op() == Opcode.O_PROJ) { // x + v: x the layer before's residual (layer 0: the embedding)
+          if (l > 0) {
+            out.add(new Access(Buffer.FLAGGED_RESIDUAL, l - 1, 0, rows, h + firstRow, h + to, false));
+          }
+          out.add(new Access(Buffer.FLAGGED_RESIDUAL, l, 0, rows, firstRow, to, true));
+        } else {
+          out.add(new Access(Buffer.FLAGGED_RESIDUAL, l, 0, rows, firstRow, to, false));
+          out.add(new Access(Buffer.FLAGGED_RESIDUAL, l, 0, rows, h + firstRow, h + to, true));
         }
       }
       case GATE_UP -> {
@@ -91,7 +111,7 @@ final class DataAccesses {
         out.add(new Access(Buffer.MLP, -1, 0, rows, firstRow / 2, Math.min(lastRow / 2, d.intermediate()), true));
       }
       case LM_HEAD -> {
-        out.add(normedInput);
+        out.add(normPhases ? normedInput : afterMlp.apply(d.layers() - 1));
         out.add(new Access(Buffer.LOGITS, -1, 0, rows, firstRow, Math.min(lastRow, d.vocab()), true));
       }
       case SAMPLE -> out.add(new Access(Buffer.LOGITS, -1, i.row(), i.row() + 1, 0, d.vocab(), false));

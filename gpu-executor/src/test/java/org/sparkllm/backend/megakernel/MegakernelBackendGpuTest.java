@@ -117,7 +117,8 @@ class MegakernelBackendGpuTest {
           assertThrows(MegakernelWatchdogException.class, () -> mk.forward(decode(slot, 3, 9)));
       double seconds = (System.nanoTime() - start) / 1e9;
       System.out.println("watchdog after " + seconds + " s: " + e.getMessage());
-      assertTrue(e.getMessage().contains("counter"), e.getMessage());
+      // The first spin to give up names a counter or a flagged word (its writer waits on a counter)
+      assertTrue(e.getMessage().contains("counter") || e.getMessage().contains("flagged"), e.getMessage());
       assertTrue(seconds < 10, "the failure came after " + seconds + " s");
       float[] after = mk.forward(decode(slot, 3, 9))[0];
       assertTrue(relativeError(before, after) < 1e-6, "the step after a failure recomputes the same logits");

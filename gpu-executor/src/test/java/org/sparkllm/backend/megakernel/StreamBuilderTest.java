@@ -159,12 +159,20 @@ class StreamBuilderTest {
     seen.forEach((k, v) -> assertEquals(1, v, k + " computed " + v + " times"));
   }
 
+  static Stream<Arguments> plainResidualShapes() {
+    return shapes().filter(a -> (int) a.get()[2] != MegakernelBuffers.FLAGGED_ROWS);
+  }
+
+  static Stream<Arguments> flaggedResidualShapes() {
+    return shapes().filter(a -> (int) a.get()[2] == MegakernelBuffers.FLAGGED_ROWS);
+  }
+
   /**
-   * O_PROJ and DOWN only add to the residual: layer 0's QKV (CUDA cores) or attention norm (tensor cores)
-   * must have written all of it first.
+   * O_PROJ and DOWN only add to the fp32 residual (every bucket but the flagged one): layer 0's QKV (CUDA cores)
+   * or attention norm (tensor cores) must have written all of it first.
    */
   @ParameterizedTest
-  @MethodSource("shapes")
+  @MethodSource("plainResidualShapes")
   void layerZeroSeedsEveryResidualElementOnce(ModelDims d, int blocks, int rows) {
     int[][] writes = new int[rows][d.hidden()];
     for (List<Instruction> stream : StreamBuilder.build(d, blocks, rows).streams()) {
@@ -186,6 +194,48 @@ class StreamBuilderTest {
     for (int r = 0; r < rows; r++) {
       for (int k = 0; k < d.hidden(); k++) {
         assertEquals(1, writes[r][k], "residual element " + k + " of row " + r + " seeded " + writes[r][k] + " times");
+      }
+    }
+  }
+
+  /**
+   * 1 row: the residual goes from O_PROJ and DOWN in flagged words; every flagged word an instruction reads is
+   * written once in the step (else its reader would poll it until the watchdog gives up).
+   */
+  @ParameterizedTest
+  @MethodSource("flaggedResidualShapes")
+  void everyFlaggedWordThatIsReadIsWrittenOncePerStep(ModelDims d, int blocks, int rows) {
+    InstructionStreams s = StreamBuilder.build(d, blocks, rows);
+    Map<List<Integer>, int[]> writes = new HashMap<>(); // (layer, row) -> writes per column
+    Set<DataAccesses.Access> reads = new java.util.HashSet<>(); // a phase's instructions often read the same words
+    for (List<Instruction> stream : s.streams()) {
+      for (Instruction i : stream) {
+        for (DataAccesses.Access a : DataAccesses.of(i, d, rows)) {
+          if (a.buffer() != DataAccesses.Buffer.FLAGGED_RESIDUAL) {
+            continue;
+          }
+          if (!a.write()) {
+            reads.add(a);
+            continue;
+          }
+          for (int r = a.rowFrom(); r < a.rowTo(); r++) {
+            int[] columns = writes.computeIfAbsent(List.of(a.layer(), r), k -> new int[2 * d.hidden()]);
+            for (int k = a.from(); k < a.to(); k++) {
+              columns[k]++;
+            }
+          }
+        }
+      }
+    }
+    assertFalse(reads.isEmpty(), "the hand-offs are flagged");
+    for (DataAccesses.Access a : reads) {
+      for (int r = a.rowFrom(); r < a.rowTo(); r++) {
+        int[] columns = writes.get(List.of(a.layer(), r));
+        for (int k = a.from(); k < a.to(); k++) {
+          int count = columns == null ? 0 : columns[k];
+          assertEquals(1, count, "flagged word " + k + " of layer " + a.layer() + ", row " + r + " is written " + count
+              + " times");
+        }
       }
     }
   }
