@@ -258,18 +258,6 @@ __device__ __forceinline__ QkvDestination qkv_destination(const Model& m, const 
   return hh == G ? QkvDestination{l.k_cache + cache, rr, true} : QkvDestination{l.v_cache + cache, rr, false};
 }
 
-// Lane `lane`'s value of a tile (epilogue): row first_row + r, batch row b; of the lanes that hold it, `first`
-// stores it.
-template <int R>
-struct LaneValue {
-  static constexpr int kLanesPerValue = 32 / (kWarpRows * R);
-  int r, b;
-  bool first;
-
-  __device__ explicit LaneValue(int lane)
-      : r(lane / kLanesPerValue / R), b(lane / kLanesPerValue % R), first(lane % kLanesPerValue == 0) {}
-};
-
 // The flagged word of the residual element that an O_PROJ or DOWN value (batch row b, hidden row `row`) adds to:
 // the layer's residual before it; null for layer 0's O_PROJ, which adds to the embedding.
 __device__ __forceinline__ const unsigned long long* residual_before(const Model& m, const Instruction& in, int b,
@@ -286,12 +274,13 @@ template <int R>
 __device__ __forceinline__ unsigned long long look_before(const Context& c, const Instruction& in, int lane,
                                                           int first_row) {
   const Model& m = *c.m;
-  const LaneValue<R> at(lane);
-  const int row = first_row + at.r;
-  if (!at.first || at.b >= c.step->count || row >= m.hidden) return 0;
-  const unsigned long long* word = residual_before(m, in, at.b, row);
+  constexpr int kLanesPerValue = 32 / (kWarpRows * R);  // as the epilogue
+  const int i = lane / kLanesPerValue;
+  const int b = i % R, row = first_row + i / R;
+  if (lane % kLanesPerValue != 0 || b >= c.step->count || row >= m.hidden) return 0;
+  const unsigned long long* word = residual_before(m, in, b, row);
   if (word != nullptr) return load_flagged(word);
-  const float x = __bfloat162float(__ldg(m.embedding + (size_t)step_tokens(c.step)[at.b] * m.hidden + row));
+  const float x = __bfloat162float(__ldg(m.embedding + (size_t)step_tokens(c.step)[b] * m.hidden + row));
   return flag(__float_as_uint(x), c.watchdog.tag);
 }
 
@@ -303,11 +292,13 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
                                          unsigned long long before, Best& best) {
   static_assert(kWarpRows == 2, "the epilogues pair rows r and r ^ 1 across lane ^ 16");
   const Model& m = *c.m;
-  const LaneValue<R> at(lane);
-  const int r = at.r, b = at.b;
+  constexpr int kLanesPerValue = 32 / (kWarpRows * R);
+  const int i = lane / kLanesPerValue;
+  const int r = i / R;
+  const int b = i % R;
   const int row = first_row + r;
   const float partner = __shfl_xor_sync(0xffffffffu, v, 16);  // row r ^ 1, same batch row
-  const bool valid = at.first && b < c.step->count;
+  const bool valid = lane % kLanesPerValue == 0 && b < c.step->count;
   switch (in.op) {
     case kQkv: {
       if (!valid) return;
@@ -584,10 +575,13 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
 
   RingPosition ring(c);
   for (int t = 0; t < in.tile_count; ++t) {
-    const int first_row = (in.first_tile + t) * kTileRows + warp * kWarpRows;
+    // The tile's first row is written out at each use: kept in a variable, its load moved before the page loop in
+    // the 2- and 4-row kernels too, whose code otherwise stays that of the buckets without flagged words.
     unsigned long long before = 0;  // flagged buckets' O_PROJ and DOWN: a first look at the residual they add to
     if constexpr (kFlaggedResidual<R>) {
-      if (in.op == kOProj || in.op == kDown) before = look_before<R>(c, in, lane, first_row);
+      if (in.op == kOProj || in.op == kDown) {
+        before = look_before<R>(c, in, lane, (in.first_tile + t) * kTileRows + warp * kWarpRows);
+      }
     }
     float total = 0.f;  // this lane's value (warp_reduce_scatter) summed over the parts so far
     for (int part = 0, ch = 0; part < in.splits; ++part) {
@@ -615,7 +609,7 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
       total = part == 0 ? sum : total + sum;
     }
     const unsigned long long epilogue_start = timing_now(c);
-    epilogue<R>(c, in, lane, total, first_row, before, best);
+    epilogue<R>(c, in, lane, total, (in.first_tile + t) * kTileRows + warp * kWarpRows, before, best);
     epilogue_ns += timing_now(c) - epilogue_start;
   }
   if (c.timing != nullptr) {
