@@ -163,7 +163,9 @@ __device__ void stage_normed(Context& c, const __nv_bfloat16* weight, bool from_
     for (int b = 0; b < R; ++b) kept[b][j] = b < count && k4 < V ? load4(b, k4) : make_float4(0.f, 0.f, 0.f, 0.f);
   }
   if constexpr (kFlaggedResidual<R>) {
-    if (!from_embedding) load_flagged_rows<R, kKept>(c, flagged, [&](int j) { return tid + j * kConsumerThreads; }, kept);
+    if (!from_embedding) {
+      load_flagged_rows<R, kKept>(c, flagged, [&](int j) { return tid + j * kConsumerThreads; }, kept);
+    }
   }
   float squares[R];
 #pragma unroll
@@ -268,8 +270,8 @@ __device__ __forceinline__ const unsigned long long* residual_before(const Model
 }
 
 // A first look at that word, asked for when the tile starts so that its trip to L2 passes while the pages are
-// summed; only the look stays live through the tile (a pointer beside it made the 2-row kernel's page loop
-// slower). Layer 0's O_PROJ: the embedding, flagged with this launch's tag.
+// summed; only the look stays live through the tile. Layer 0's O_PROJ: the embedding, flagged with this launch's
+// tag.
 template <int R>
 __device__ __forceinline__ unsigned long long look_before(const Context& c, const Instruction& in, int lane,
                                                           int first_row) {
