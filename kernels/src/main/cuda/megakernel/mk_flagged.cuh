@@ -13,8 +13,8 @@
 // Every layer has words of its own (Model.flagged_residual) and each word is written once per launch, so a tag
 // names one value.
 //
-// Only the 1-row bucket: with the same words the 2-row kernel ran ~105 us slower per step (its compute phases too,
-// so likely its code generation; not traced), and the others keep the fp32 residual with red.add (mk_matvec.cuh).
+// Only the 1-row bucket: with the same words the 2-row kernel ran 75-105 us slower per step (at 4c00dff with 180
+// bytes of spill stores against 40), so the others keep the fp32 residual with red.add (mk_matvec.cuh).
 //
 // Reuse of the other buffers stays ordered: each flagged value is computed from the inputs its writer read, so
 // those reads are done before any reader of the value, and everything after it, can start.
