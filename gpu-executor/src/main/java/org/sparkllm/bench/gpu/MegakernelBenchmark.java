@@ -33,10 +33,11 @@ import org.sparkllm.safetensors.ModelTensors;
  * java -cp ... org.sparkllm.bench.gpu.MegakernelBenchmark [--model DIR | --models-dir DIR]
  *     [--out-dir docs/perf] [--name megakernel] [--batches 1,8,64,256] [--context 512]
  *     [--prompts 2048] [--input-len 256] [--output-len 256] [--breakdown-batches 1] [--launch-ahead-after 16]
- *     [--l2-prefetch-pages 16] [--offline-max-rows 256]
+ *     [--l2-prefetch-pages 16] [--pages-in-flight 2] [--offline-max-rows 256]
  * </pre>
- * {@code --launch-ahead-after} sets {@link MegakernelOptions#launchAheadAfter()} (0: never) and
- * {@code --l2-prefetch-pages} {@link MegakernelOptions#l2PrefetchPages()} (0: never), for comparisons;
+ * {@code --launch-ahead-after} sets {@link MegakernelOptions#launchAheadAfter()} (0: never),
+ * {@code --l2-prefetch-pages} {@link MegakernelOptions#l2PrefetchPages()} (0: never) and
+ * {@code --pages-in-flight} {@link MegakernelOptions#pagesInFlight()}, for comparisons;
  * {@code --offline-max-rows} the offline engine's {@link MegakernelOptions#maxRows()} (default: every bucket; 16 is
  * what an engine gets by default, larger steps then running on the graph path).
  */
@@ -68,7 +69,9 @@ public final class MegakernelBenchmark {
         .withLaunchAheadAfter(Integer.parseInt(o.getOrDefault("launch-ahead-after",
             String.valueOf(MegakernelOptions.DEFAULT_LAUNCH_AHEAD_AFTER))))
         .withL2PrefetchPages(Integer.parseInt(o.getOrDefault("l2-prefetch-pages",
-            String.valueOf(MegakernelOptions.DEFAULT_L2_PREFETCH_PAGES))));
+            String.valueOf(MegakernelOptions.DEFAULT_L2_PREFETCH_PAGES))))
+        .withPagesInFlight(Integer.parseInt(o.getOrDefault("pages-in-flight",
+            String.valueOf(MegakernelOptions.DEFAULT_PAGES_IN_FLIGHT))));
 
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode report = json.createObjectNode();
@@ -76,6 +79,7 @@ public final class MegakernelBenchmark {
     report.put("checkpoint", model.getFileName().toString());
     report.put("launch_ahead_after", megakernel.launchAheadAfter());
     report.put("l2_prefetch_pages", megakernel.l2PrefetchPages());
+    report.put("pages_in_flight", megakernel.pagesInFlight());
     try (CudaContext device = CudaContext.openPrimary(0)) {
       report.put("gpu", device.deviceName());
       double copy = CopyBandwidth.measure(device, CopyBandwidth.DEFAULT_BYTES, CopyBandwidth.DEFAULT_ITERATIONS);
