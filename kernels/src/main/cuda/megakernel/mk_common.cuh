@@ -12,7 +12,9 @@ namespace mk {
 
 constexpr int kConsumerWarps = 8;
 constexpr int kConsumerThreads = kConsumerWarps * 32;
-constexpr int kThreads = kConsumerThreads + 32;  // + the loader warp
+// + a loader warpgroup: its first warp loads, and the group hands most of its registers to the consumers
+// (mk_kernel.cuh: setmaxnreg, which moves registers only between whole warpgroups).
+constexpr int kThreads = kConsumerThreads + 128;
 constexpr int kMaxStepRows = 256;                 // largest batch bucket: Step, Output and the global buffers
 // Largest bucket on CUDA cores (mk_matvec.cuh); above: mk_mma.cuh. Not 8: on an H100, 5 to 8 rows ran faster in
 // the 16-row tensor-core bucket than in an 8-row CUDA-core one (1B: 1,481 us at 9 rows against 1,778 at 5).

@@ -1,5 +1,5 @@
 // The persistent decode kernel: grid = one block per instruction stream (one per SM), 8 consumer warps
-// + 1 loader warp per block, one launch per decode step. Instantiated per batch bucket (R rows) so the
+// + a loader warpgroup per block, one launch per decode step. Instantiated per batch bucket (R rows) so the
 // accumulators are sized at compile time: buckets up to kMaxCoreRows run their matvecs on CUDA cores
 // (mk_matvec.cuh), larger ones on tensor cores after a NORM phase (mk_mma.cuh, mk_norm.cuh).
 #pragma once
@@ -98,13 +98,21 @@ __device__ __forceinline__ void decode_step(const Model* model, const int* progr
   const int first = __ldg(program + blockIdx.x);
   const int count = __ldg(program + blockIdx.x + 1) - first;
   const int* instructions = program + header_ints;
+  // Registers: the launch gives each thread 168 (12 warps; each of the SM's 4 sub-partitions holds 16,384
+  // registers, for 3 warps). The loader warpgroup then keeps kLoaderRegisters and the consumers take
+  // kConsumerRegisters, so no bucket's kernel spills; held to 168 (as ptxas held a 9-warp block), each spilled
+  // 40-108 bytes.
+  constexpr int kLoaderRegisters = 56, kConsumerRegisters = 224;
+  static_assert(2 * 32 * kConsumerRegisters + 32 * kLoaderRegisters <= 16384, "a sub-partition's 3 warps fit");
   if (tid >= kConsumerThreads) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(kLoaderRegisters));
     if (tid == kConsumerThreads) {
       run_loader(instructions, first, count, h.model, smem, pages, pages_offset, pages_in_flight, l2_prefetch_pages,
                  tile_group(R), timing_record(timing, timing_stride, 0));
     }
     return;
   }
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(kConsumerRegisters));
   constexpr ActivationLayout kLayout{R > kMaxCoreRows ? R : 0, R > kMaxCoreRows ? slice_columns(R) : 0};
   Context c{&h.model, step, smem, pages, pages_offset, epoch, counters, out,
             Watchdog{watchdog_cycles, out, tag, (int)blockIdx.x}, 0, nullptr, kLayout, 0};

@@ -35,7 +35,7 @@
 
 namespace mk {
 
-// Named barrier 1: the consumer warps only (the loader warp never joins it).
+// Named barrier 1: the consumer warps only (the loader warpgroup never joins it).
 __device__ __forceinline__ void consumer_sync() { asm volatile("bar.sync 1, %0;" ::"n"(kConsumerThreads) : "memory"); }
 
 // Consumer barrier that also tells every consumer thread whether any of them passed true.

@@ -15,7 +15,7 @@ import org.sparkllm.cuda.PinnedHostBuffer;
  * the kernel compiled for the bucket's row count.
  */
 final class BucketProgram implements AutoCloseable {
-  static final int THREADS = 288; // 8 consumer warps + the loader warp (mk_common.cuh)
+  static final int THREADS = 384; // 8 consumer warps + the loader warpgroup (mk_common.cuh)
 
   private final InstructionStreams streams;
   private final SharedMemoryPlan plan;
