@@ -23,15 +23,24 @@ constexpr int kMaxCoreRows = 4;
 // on tensor cores 4, so that one staged activation slice serves 4 tiles (mk_mma.cuh).
 __host__ __device__ constexpr int tile_group(int rows) { return rows <= kMaxCoreRows ? 1 : 4; }
 // A tile is 16 rows; consumer warp w owns rows 2w and 2w + 1 of every tile (a RoPE or gate/up pair), so a
-// warp finishes its rows alone, with shuffles. A page holds the tile's rows over 512 columns row-major,
-// with the 16-byte chunks of row r permuted (physical chunk = logical chunk ^ (r & 7), swizzled_chunk) so
-// that the tensor-core path's ldmatrix of 8 rows, 1 KiB apart, hits 8 different bank groups: a warp's
-// two rows are 2 KiB contiguous, and each lane reads 16 bytes per row in each of two steps.
+// warp finishes its rows alone, with shuffles.
 constexpr int kTileRows = 16;
 constexpr int kWarpRows = kTileRows / kConsumerWarps;
+// A tile's weights are K / 64 blocks of 16 rows x 64 columns (2 KiB) in column order. A block's rows are 128
+// bytes, the 16-byte chunks of row r permuted (physical chunk = logical chunk ^ (r & 7), page_offset): the
+// 128-byte swizzle, so that an ldmatrix of 8 rows hits 8 different bank groups and a warp's 16-byte loads of
+// one row's 256 columns take the 4 wavefronts that 512 bytes need. A page is one ring slot's copy: the blocks
+// of 512 columns of one tile (fewer for the last), contiguous (any whole number of blocks would be).
+constexpr int kBlockColumns = 64;
+constexpr int kBlockBytes = kTileRows * kBlockColumns * 2;
 constexpr int kPageColumns = 512;
-constexpr int kStepColumns = 32 * 8;  // one 16-byte vector per lane
 constexpr int kPageBytes = kTileRows * kPageColumns * 2;
+constexpr int kStepColumns = 32 * 8;  // one 16-byte vector per lane
+// Byte offset of element (row, column) in a page (column counted from the page's first).
+__host__ __device__ constexpr int page_offset(int row, int column) {
+  return (column / kBlockColumns) * kBlockBytes + row * kBlockColumns * 2 +
+         ((((column / 8) % 8) ^ (row % 8)) * 16) + (column % 8) * 2;
+}
 constexpr int kWords = 20;
 constexpr int kMaxHeads = 4;
 constexpr int kMaxHalfDim = 64;  // head_dim <= 128 (ModelDims.java)
@@ -72,9 +81,6 @@ enum Opcode : int {
 };
 
 __device__ __forceinline__ bool is_norm(int op) { return op >= kNormAttention && op <= kNormFinal; }
-
-// Where logical 16-byte chunk `chunk` of row `row` of a page is stored (mk_retile).
-__device__ __forceinline__ int swizzled_chunk(int chunk, int row) { return chunk ^ (row & 7); }
 
 // Instruction.java's 20 words. A matvec streams pages [first_chunk, first_chunk + chunk_count) of each of its
 // tiles; a tensor-core O_PROJ or DOWN stores its sums over them as K piece `piece` (Model.residual_partial),

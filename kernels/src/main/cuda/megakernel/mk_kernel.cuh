@@ -140,30 +140,28 @@ MK_DECODE_KERNEL(128)
 MK_DECODE_KERNEL(256)
 #undef MK_DECODE_KERNEL
 
-// Re-tiles a row-major bf16 matrix [rows][columns] into the megakernel's layout (TileLayout.java):
-// tile t, page c holds rows 16t..16t+15, columns [512c, 512c + width) row-major with each row's 16-byte
-// chunks swizzled (swizzled_chunk; width is a multiple of 64, so a row's chunks permute among
-// themselves); destination row r comes from source row source_rows[r] (null: r itself); rows past `rows`
-// are zero. One thread per 8 elements.
+// Re-tiles a row-major bf16 matrix [rows][columns] into the megakernel's layout (TileLayout.java): tile t is
+// rows 16t..16t+15 as blocks of 16 rows x 64 columns in column order, each block row's 16-byte chunks swizzled
+// (mk::page_offset); destination row r comes from source row source_rows[r] (null: r itself); rows past `rows`
+// are zero. One thread per 8 elements (one chunk).
 extern "C" __global__ void mk_retile(const __nv_bfloat16* __restrict__ src, __nv_bfloat16* __restrict__ dst,
                                      const int* __restrict__ source_rows, int rows, int columns, int tiles) {
+  constexpr int kBlockElements = mk::kTileRows * mk::kBlockColumns;
   const long long tile_elements = (long long)mk::kTileRows * columns;
   const long long vectors = tiles * tile_elements / 8;
-  const int chunks = (columns + mk::kPageColumns - 1) / mk::kPageColumns;
   for (long long v = blockIdx.x * (long long)blockDim.x + threadIdx.x; v < vectors;
        v += (long long)gridDim.x * blockDim.x) {
     const long long e = v * 8;
     const long long t = e / tile_elements;
     const int rem = (int)(e - t * tile_elements);
-    const int c = min(rem / (mk::kTileRows * mk::kPageColumns), chunks - 1);
-    const int offset = rem - c * mk::kTileRows * mk::kPageColumns;
-    const int width = min(mk::kPageColumns, columns - c * mk::kPageColumns);
-    const int r = offset / width, j = mk::swizzled_chunk(offset % width / 8, r) * 8;
+    const int block = rem / kBlockElements, in_block = rem % kBlockElements;
+    const int r = in_block / mk::kBlockColumns, stored_chunk = in_block % mk::kBlockColumns / 8;
+    const int column = block * mk::kBlockColumns + (stored_chunk ^ (r % 8)) * 8;
     const long long row = t * mk::kTileRows + r;
     uint4 value = make_uint4(0, 0, 0, 0);
     if (row < rows) {
       const long long source = source_rows != nullptr ? source_rows[row] : row;
-      value = *reinterpret_cast<const uint4*>(src + source * columns + (long long)c * mk::kPageColumns + j);
+      value = *reinterpret_cast<const uint4*>(src + source * columns + column);
     }
     *reinterpret_cast<uint4*>(dst + e) = value;
   }

@@ -451,9 +451,8 @@ struct RingPosition {
 // 16-byte chunk of each 256-column step, k in order (the graph matvec's order). A whole page (512 columns)
 // issues every shared-memory load before the arithmetic; a narrower last page checks each step.
 template <int R>
-__device__ __forceinline__ void page_products(const __nv_bfloat16* act, int columns, int column0,
-                                              const __nv_bfloat16* rows, int width, int warp, int lane,
-                                              float (&acc)[kWarpRows][R]) {
+__device__ __forceinline__ void page_products(const __nv_bfloat16* act, int columns, int column0, const uint8_t* page,
+                                              int width, int warp, int lane, float (&acc)[kWarpRows][R]) {
   constexpr int kSteps = kPageColumns / kStepColumns;
   auto step_products = [&](const uint4 (&xv)[R], const uint4 (&wv)[kWarpRows]) {
     float x[R][8];
@@ -477,8 +476,7 @@ __device__ __forceinline__ void page_products(const __nv_bfloat16* act, int colu
     }
 #pragma unroll
     for (int r = 0; r < kWarpRows; ++r) {
-      const int stored = step * kStepColumns + swizzled_chunk(lane, warp * kWarpRows + r) * 8;
-      wv[r] = *reinterpret_cast<const uint4*>(rows + (size_t)r * width + stored);
+      wv[r] = *reinterpret_cast<const uint4*>(page + page_offset(warp * kWarpRows + r, column));
     }
   };
   if (width == kPageColumns) {
@@ -595,10 +593,8 @@ __device__ void run_matvec(Context& c, const Instruction& in) {
       for (const int part_end = ch + part_pages; ch < part_end; ++ch) {
         page_wait_ns += wait_slot(c, ring.slot, ring.parity, c.page);
         const int width = (int)page_columns(columns, ch);
-        const __nv_bfloat16* rows =
-            reinterpret_cast<const __nv_bfloat16*>(c.smem + c.pages_offset + (size_t)ring.slot * kPageBytes) +
-            (size_t)warp * kWarpRows * width;
-        page_products<R>(act, columns, ch * kPageColumns, rows, width, warp, lane, acc);
+        const uint8_t* page = c.smem + c.pages_offset + (size_t)ring.slot * kPageBytes;
+        page_products<R>(act, columns, ch * kPageColumns, page, width, warp, lane, acc);
         mbarrier_arrive(&h.empty[ring.slot]);
         ring.advance(c);
       }

@@ -49,8 +49,8 @@ struct MmaShape {
   static constexpr int kSliceColumns = slice_columns(R);
   static constexpr int kSteps = kSliceColumns / 16;  // k16 steps of a whole slice
   static constexpr int kBufferBytes = R * kSliceColumns * 2;  // SharedMemoryPlan.java: kStages of them
-  static_assert(kSliceColumns % 64 == 0 && kPageColumns % kSliceColumns == 0,
-                "slices tile a page's chunk, each row at least 8 swizzled 16-byte chunks");
+  static_assert(kSliceColumns % kBlockColumns == 0 && kPageColumns % kSliceColumns == 0,
+                "slices tile a page's chunk in whole 64-column blocks, each row at least 8 swizzled 16-byte chunks");
   static constexpr int kGroupThreads = kTileWarps * 32;
   // Up to 64 rows each output also keeps the sum of its finished K splits (in.splits: the graph path's
   // split-K for the same GEMM), so the two add the same partial sums in the same order. Above, that second
@@ -178,7 +178,7 @@ class MmaMatvec {
       }
       const int width = (int)page_columns(columns_, slice.chunk);
       const int part_columns = min(S::kSliceColumns, width - slice.part * S::kSliceColumns);
-      compute(acc, done, slice, (c_.staged + q) % kStages, width, part_columns, group_tiles);
+      compute(acc, done, slice, (c_.staged + q) % kStages, part_columns, group_tiles);
       if ((slice.part + 1) * S::kSliceColumns >= width) release_pages(group_tiles);
       Slice next = slice;
       const bool more = advance(next);
@@ -344,7 +344,7 @@ class MmaMatvec {
   // runs unrolled, without per-step checks, so the fragment loads of later steps overlap the mmas of earlier
   // ones; the rest step by step.
   __device__ void compute(float (&acc)[S::kWarpTiles][S::kNTiles][4], float (&done)[S::kWarpTiles][S::kNTiles][4],
-                          const Slice& s, int index, int width, int part_columns, int group_tiles) const {
+                          const Slice& s, int index, int part_columns, int group_tiles) const {
     const int i = lane_ & 7, matrix = lane_ >> 3;
     // B: matrices (n-tile 2jj, k lo), (2jj, k hi), (2jj + 1, k lo), (2jj + 1, k hi); the slice's rows are
     // part_columns wide, chunk c of row r stored at c ^ (r & 7), and r & 7 = i.
@@ -359,9 +359,12 @@ class MmaMatvec {
     for (int t = 0; t < S::kWarpTiles; ++t) {
       const int tile = wt_ + t * S::kTileWarps;
       a_row[t] = smem_address(c_.smem + c_.pages_offset) + ((c_.page + tile) % c_.pages) * kPageBytes +
-                 page_row * width * 2;
+                 page_row * kBlockColumns * 2;  // the row in block 0 (a_offset adds the block and chunk)
     }
-    const int first_chunk = s.part * S::kSliceColumns / 8;
+    // Step ks reads logical chunk 2ks + hi of the slice: in block first_block + ks / 4 of the page (mk_common.cuh,
+    // page_offset), at chunk ((2ks) & 7) ^ a_xor of the page row.
+    const int first_block = s.part * S::kSliceColumns / kBlockColumns;
+    auto a_offset = [&](int ks) { return (first_block + ks / 4) * kBlockBytes + (((2 * ks) & 7) ^ a_xor) * 16; };
     // The first split boundary at or after this slice's first column (past K when there is one split).
     const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
     const int split_columns = columns_ / in_.splits;
@@ -377,14 +380,12 @@ class MmaMatvec {
       if (group_tiles == S::kTiles) {
 #pragma unroll
         for (int ks = 0; ks < S::kSteps; ++ks) {
-          step<true>(acc, b_row + ((2 * ks) ^ b_xor) * 16, S::kSliceColumns * 2, a_row,
-                     ((first_chunk + 2 * ks) ^ a_xor) * 16, S::kTiles);
+          step<true>(acc, b_row + ((2 * ks) ^ b_xor) * 16, S::kSliceColumns * 2, a_row, a_offset(ks), S::kTiles);
         }
       } else {  // a short group (one tile per SM for O_PROJ and DOWN): the same, with the tile checks
 #pragma unroll
         for (int ks = 0; ks < S::kSteps; ++ks) {
-          step<false>(acc, b_row + ((2 * ks) ^ b_xor) * 16, S::kSliceColumns * 2, a_row,
-                      ((first_chunk + 2 * ks) ^ a_xor) * 16, group_tiles);
+          step<false>(acc, b_row + ((2 * ks) ^ b_xor) * 16, S::kSliceColumns * 2, a_row, a_offset(ks), group_tiles);
         }
       }
       return;
@@ -397,8 +398,7 @@ class MmaMatvec {
           boundary += split_columns;
         }
       }
-      step<false>(acc, b_row + ((2 * ks) ^ b_xor) * 16, part_columns * 2, a_row, ((first_chunk + 2 * ks) ^ a_xor) * 16,
-                  group_tiles);
+      step<false>(acc, b_row + ((2 * ks) ^ b_xor) * 16, part_columns * 2, a_row, a_offset(ks), group_tiles);
     }
   }
 

@@ -5,9 +5,9 @@ import org.sparkllm.model.LlamaConfig;
 /**
  * The model dimensions the megakernel's tiles and instruction streams depend on, checked against what
  * its kernels support: head_dim 32, 64 or 128 (the attention instruction is compiled for those), every
- * matvec input width (hidden, heads · head_dim, intermediate) a multiple of 64 (a page row's 16-byte
- * chunks are swizzled in groups of 8, {@link TileLayout#storedChunk}), and whole query-head groups per KV
- * head.
+ * matvec input width (hidden, heads · head_dim, intermediate) a multiple of 64 (weights are tiled in blocks
+ * of 64 columns whose rows' 16-byte chunks are swizzled, {@link TileLayout}), and whole query-head groups per
+ * KV head.
  */
 public record ModelDims(int hidden, int layers, int heads, int kvHeads, int headDim, int intermediate, int vocab) {
 

@@ -3,15 +3,18 @@ package org.sparkllm.backend.megakernel;
 /**
  * How weights are laid out for the megakernel (kernels/src/main/cuda/megakernel/mk_common.cuh holds the
  * same constants). A matrix of R rows and K columns becomes ceil(R / 16) tiles of 16 rows (rows past R
- * are zero); a tile is ceil(K / 512) pages in column order, page c holding the tile's 16 rows × columns
- * [512c, min(K, 512c + 512)) row-major, the 16-byte chunks of each row permuted by {@link #storedChunk}.
- * Every page is contiguous (16 KiB when full), so one 1-D bulk copy brings it into shared memory, and
- * tile t starts at element 16Kt. On CUDA cores consumer warp w owns rows 2w and 2w + 1 of every tile,
- * contiguous in each page, so it sums them over the whole tile without the other warps; on tensor cores
- * ldmatrix reads 16 bytes of 8 consecutive rows at once, which the permutation spreads over all banks.
+ * are zero); tile t starts at element 16Kt and is K / 64 blocks of 16 rows × 64 columns (2 KiB) in column
+ * order, each block row 128 bytes with its 16-byte chunks permuted by {@link #storedChunk}: Hopper's 128-byte
+ * swizzle, as TMA and wgmma name it. A ring page is the blocks of 512 columns of one tile (fewer for the last):
+ * contiguous, so one 1-D bulk copy brings it into shared memory (as it would at any whole number of blocks).
+ * On CUDA cores
+ * consumer warp w owns rows 2w and 2w + 1 of every tile and sums them over the whole tile without the other
+ * warps; on tensor cores ldmatrix reads 16 bytes of 8 consecutive rows at once, which the permutation
+ * spreads over all banks.
  */
 public final class TileLayout {
   public static final int TILE_ROWS = 16;
+  public static final int BLOCK_COLUMNS = 64;
   public static final int PAGE_COLUMNS = 512;
   public static final int PAGE_BYTES = TILE_ROWS * PAGE_COLUMNS * 2;
 
@@ -22,14 +25,19 @@ public final class TileLayout {
   }
 
   /**
-   * Where logical 16-byte chunk {@code chunk} (columns 8·chunk .. 8·chunk + 7 of the page) of page row
-   * {@code row} is stored: chunk XOR (row mod 8). Page rows are 1 KiB (or another multiple of 128 bytes)
-   * apart, so unpermuted, the same chunk of 8 rows would sit in one bank group; permuted, an ldmatrix of
-   * 8 rows is conflict-free. Widths are multiples of 64 columns (8 chunks), so a row's chunks stay in the
-   * row. mk_retile writes this layout, mk_common.cuh's swizzled_chunk reads it.
+   * Where logical 16-byte chunk {@code chunk} (columns 8·chunk .. 8·chunk + 7 of a 64-column block) of
+   * block row {@code row} is stored: chunk XOR (row mod 8). Block rows are 128 bytes apart, so unpermuted,
+   * the same chunk of 8 rows would sit in one bank group; permuted, an ldmatrix of 8 rows is conflict-free.
+   * mk_retile writes this layout, mk_common.cuh's page_offset reads it.
    */
   public static int storedChunk(int chunk, int row) {
     return chunk ^ (row & 7);
+  }
+
+  /** Byte offset of element ({@code row}, {@code column}) in a page, column counted from the page's first. */
+  public static int pageOffset(int row, int column) {
+    return column / BLOCK_COLUMNS * TILE_ROWS * BLOCK_COLUMNS * 2 + row * BLOCK_COLUMNS * 2
+        + storedChunk(column % BLOCK_COLUMNS / 8, row) * 16 + column % 8 * 2;
   }
 
   /** Pages per tile. */

@@ -100,25 +100,36 @@ class TileLayoutTest {
   }
 
   @Test
-  void swizzledChunksPermuteEachRowAndSpreadEightRowsOverEveryBankGroup() {
+  void pageOffsetsPermuteEachBlockRowAndSpreadEightRowsOverEveryBankGroup() {
+    Set<Integer> offsets = new HashSet<>();
     for (int row = 0; row < TileLayout.TILE_ROWS; row++) {
-      Set<Integer> stored = new HashSet<>();
-      for (int chunk = 0; chunk < TileLayout.PAGE_COLUMNS / 8; chunk++) {
-        int s = TileLayout.storedChunk(chunk, row);
-        assertEquals(chunk / 8, s / 8, "a chunk stays in its group of 8 (widths are multiples of 64 columns)");
-        assertEquals(chunk, TileLayout.storedChunk(s, row), "the permutation is its own inverse");
-        stored.add(s);
+      for (int column = 0; column < TileLayout.PAGE_COLUMNS; column++) {
+        int at = TileLayout.pageOffset(row, column);
+        assertEquals(column / 64, at / 2048, "a column stays in its 64-column block");
+        assertEquals(row, at % 2048 / 128, "a block row is 128 bytes");
+        offsets.add(at);
       }
-      assertEquals(TileLayout.PAGE_COLUMNS / 8, stored.size(), "a permutation of the row's chunks");
+    }
+    assertEquals(TileLayout.PAGE_BYTES / 2, offsets.size(), "every element of a full page has its own place");
+    assertEquals(8192, TileLayout.pageOffset(0, 256), "the second half of a 512-column page is the next 8 KiB");
+    for (int chunk = 0; chunk < 8; chunk++) {
+      assertEquals(chunk, TileLayout.storedChunk(TileLayout.storedChunk(chunk, 5), 5), "its own inverse");
     }
     for (int first : new int[] {0, 8}) { // an ldmatrix reads one chunk of rows first .. first + 7
-      for (int chunk = 0; chunk < 64; chunk++) {
-        Set<Integer> bankGroups = new HashSet<>(); // rows are a multiple of 128 bytes apart: bank group = chunk % 8
+      for (int column = 0; column < 512; column += 8) {
+        Set<Integer> bankGroups = new HashSet<>(); // 16-byte bank group of the chunk: bytes 4..6 of the offset
         for (int row = first; row < first + 8; row++) {
-          bankGroups.add(TileLayout.storedChunk(chunk, row) % 8);
+          bankGroups.add(TileLayout.pageOffset(row, column) / 16 % 8);
         }
-        assertEquals(8, bankGroups.size(), "chunk " + chunk + " of rows " + first + ".." + (first + 7));
+        assertEquals(8, bankGroups.size(), "column " + column + " of rows " + first + ".." + (first + 7));
       }
+    }
+    for (int row = 0; row < TileLayout.TILE_ROWS; row++) { // a CUDA-core warp's 32 lanes read one row's 256 columns
+      Set<Integer> bankGroups = new HashSet<>();
+      for (int lane = 0; lane < 8; lane++) {
+        bankGroups.add(TileLayout.pageOffset(row, 8 * lane) / 16 % 8);
+      }
+      assertEquals(8, bankGroups.size(), "8 lanes, one 128-byte wavefront, row " + row);
     }
   }
 
