@@ -1,5 +1,5 @@
 // Hopper (sm_90a) asynchronous primitives as thin inline-PTX wrappers: mbarriers, TMA tensor loads, wgmma with
-// both operands in shared memory, and warpgroup register reallocation. Each wrapper says which rule of the PTX
+// both operands in shared memory or A in registers, and warpgroup register reallocation. Each wrapper says which rule of the PTX
 // ISA it exists for; the kernels that use them (gemm_wgmma.cuh) say why each call sits where it does.
 //
 // Proxies: ordinary loads and stores act through the generic proxy; TMA (cp.async.bulk.tensor) and wgmma's
@@ -185,6 +185,24 @@ SM90_WGMMA_M64K16(192, SM90_REGS_0_31 ", " SM90_REGS_32_63 ", " SM90_REGS_64_95,
                   SM90_ACC32(d, 0), SM90_ACC32(d, 32), SM90_ACC32(d, 64))
 SM90_WGMMA_M64K16(256, SM90_REGS_0_31 ", " SM90_REGS_32_63 ", " SM90_REGS_64_95 ", " SM90_REGS_96_127, "%128",
                   "%129", "%130", SM90_ACC32(d, 0), SM90_ACC32(d, 32), SM90_ACC32(d, 64), SM90_ACC32(d, 96))
+
+// D[64 x 16] (+)= A[64 x 16] · B[16 x 16] with A in registers (the "RS" form) and B K-major through a descriptor:
+// each warp w of the warpgroup holds rows 16w..16w+15 of A as mma.m16n8k16's A fragment (a[0..3]: rows l/4 and
+// l/4 + 8, columns 2(l%4) and 2(l%4) + 8, as ldmatrix.x4 of the four 8x8 quarters loads them). D's layout is
+// wgmma_m64k16's with N = 16. The A registers are read asynchronously too: they must keep their values until
+// a wgmma_wait covers this wgmma, and a wgmma_fence must separate their last write from it.
+__device__ __forceinline__ void wgmma_m64n16k16_rs(float (&d)[8], const uint32_t (&a)[4], uint64_t b,
+                                                   uint32_t accumulate) {
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %13, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n16k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7}, {%8, %9, %10, %11}, "
+      "%12, p, 1, 1, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+}
 
 #undef SM90_WGMMA_M64K16
 #undef SM90_ACC8

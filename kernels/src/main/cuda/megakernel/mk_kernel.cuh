@@ -113,6 +113,10 @@ __device__ __forceinline__ void decode_step(const Model* model, const int* progr
     return;
   }
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(kConsumerRegisters));
+  if constexpr (R > kMaxCoreRows) {
+    // wgmma applies the pages' swizzle by absolute address: the ring must start on 1024 bytes (SharedMemoryPlan).
+    if ((smem_address(smem + pages_offset) & 1023u) != 0) __trap();
+  }
   constexpr ActivationLayout kLayout{R > kMaxCoreRows ? R : 0, R > kMaxCoreRows ? slice_columns(R) : 0};
   Context c{&h.model, step, smem, pages, pages_offset, epoch, counters, out,
             Watchdog{watchdog_cycles, out, tag, (int)blockIdx.x}, 0, nullptr, kLayout, 0};

@@ -27,6 +27,7 @@
 // barrier inside an instruction, so the warps drift apart by up to the ring's depth.
 #pragma once
 #include "../gemm.cuh"  // gemm::ldmatrix_x2/_x4, gemm::mma_bf16 (fragment layouts documented there)
+#include "../hopper_async.cuh"  // sm90::wgmma_m64n16k16_rs and its fences (64 rows and up)
 #include "mk_norm.cuh"
 
 namespace mk {
@@ -56,6 +57,14 @@ struct MmaShape {
   // split-K for the same GEMM), so the two add the same partial sums in the same order. Above, that second
   // set of accumulators does not fit the registers, and K is summed in one piece.
   static constexpr bool kSplitSums = R <= 64;
+  // At 64 and 128 rows the warpgroups run wgmma (compute_wgmma): A = 64 batch rows in registers (each warp its
+  // 16-row slabs), B = a tile's page through a descriptor, so a warpgroup reads each weight page once instead of
+  // each row group once. A warpgroup is 4 row groups of the same tile warp: one M block per slab. Not at 256
+  // rows: a slice is 64 columns there, and waiting for the wgmmas at the end of each (4 k16 steps) made the step
+  // slower than mma.sync's (H100: 7,131-7,138 us against 6,965-6,967; megakernel-trials.json).
+  static constexpr bool kWgmma = R == 64 || R == 128;
+  static constexpr int kSlabs = kGroupRows / 16;
+  static_assert(!kWgmma || (kBatchWarps % 4 == 0 && kGroupRows % 16 == 0), "warpgroups of whole 16-row slabs");
 };
 
 // The activations a matvec instruction reads: bf16 [rows][columns], written earlier in this launch.
@@ -178,7 +187,11 @@ class MmaMatvec {
       }
       const int width = (int)page_columns(columns_, slice.chunk);
       const int part_columns = min(S::kSliceColumns, width - slice.part * S::kSliceColumns);
-      compute(acc, done, slice, (c_.staged + q) % kStages, part_columns, group_tiles);
+      if constexpr (S::kWgmma) {
+        compute_wgmma(acc, done, slice, (c_.staged + q) % kStages, part_columns, group_tiles);
+      } else {
+        compute(acc, done, slice, (c_.staged + q) % kStages, part_columns, group_tiles);
+      }
       if ((slice.part + 1) * S::kSliceColumns >= width) release_pages(group_tiles);
       Slice next = slice;
       const bool more = advance(next);
@@ -187,7 +200,11 @@ class MmaMatvec {
         if constexpr (S::kSplitSums) {
           if (in_.splits > 1) add_split(done, acc);  // the last split: done + acc, as the graph's reduce adds it
         }
-        finish_group(acc, slice.group, group_tiles);
+        if constexpr (S::kWgmma) {
+          finish_group_wgmma(acc, slice.group, group_tiles);
+        } else {
+          finish_group(acc, slice.group, group_tiles);
+        }
         epilogue_ns += timing_now(c_) - start;
         clear(acc);
       }
@@ -202,7 +219,13 @@ class MmaMatvec {
       c_.timing[kEpilogueNs] = epilogue_ns;
     }
     record_time(c_, kTimeComputed);
-    if (in_.op == kLmHead) publish_argmax();
+    if (in_.op == kLmHead) {
+      if constexpr (S::kWgmma) {
+        publish_argmax_wgmma();
+      } else {
+        publish_argmax();
+      }
+    }
   }
 
  private:
@@ -400,6 +423,204 @@ class MmaMatvec {
       }
       step<false>(acc, b_row + ((2 * ks) ^ b_xor) * 16, part_columns * 2, a_row, a_offset(ks), group_tiles);
     }
+  }
+
+  // Slab s of tile t's accumulators as wgmma's m64n16 fragment: d[4i + k] = acc[t][2s + i][k].
+  __device__ static float (&fragment(float (&acc)[S::kWarpTiles][S::kNTiles][4], int t, int s))[8] {
+    return reinterpret_cast<float(&)[8]>(acc[t][2 * s]);
+  }
+
+  // The slice on tensor cores by wgmma: this warp loads its slabs' A fragments for every k16 step of the slice
+  // (ldmatrix of the staged rows), then its warpgroup issues one m64n16k16 per (step, tile, slab) with B read
+  // by the tensor cores from the tile's page (mk_common.cuh: 64-column blocks in the 128-byte swizzle that the
+  // descriptor names), and waits for them: the A registers, the accumulators and the pages are free afterwards.
+  // A slice with a split boundary inside, or a narrow one, goes step by step.
+  __device__ void compute_wgmma(float (&acc)[S::kWarpTiles][S::kNTiles][4],
+                                float (&done)[S::kWarpTiles][S::kNTiles][4], const Slice& s, int index,
+                                int part_columns, int group_tiles) const {
+    const int i = lane_ & 7, matrix = lane_ >> 3;
+    // A quarters (rows 0-7, k lo), (rows 8-15, k lo), (rows 0-7, k hi), (rows 8-15, k hi) of slab 0; row & 7 = i.
+    const int row = wb_ * S::kGroupRows + (matrix & 1) * 8 + i;
+    const uint32_t a_row = smem_address(buffer(index)) + row * part_columns * 2;
+    const int a_xor = (matrix >> 1) ^ i;
+    const int slab_bytes = 16 * part_columns * 2;
+    // A short group's missing tiles multiply tile 0's page again, never stored: a wgmma under a branch would
+    // make ptxas serialise all of them.
+    uint64_t b_desc[S::kWarpTiles];
+#pragma unroll
+    for (int t = 0; t < S::kWarpTiles; ++t) {
+      const int tile = wt_ + t * S::kTileWarps < group_tiles ? wt_ + t * S::kTileWarps : 0;
+      b_desc[t] = sm90::sw128_kmajor_descriptor(smem_address(c_.smem + c_.pages_offset) +
+                                                ((c_.page + tile) % c_.pages) * kPageBytes +
+                                                s.part * S::kSliceColumns / kBlockColumns * kBlockBytes);
+    }
+    // Step ks: block ks / 4 of the slice, 32 bytes further per step inside it (the descriptor counts 16 bytes).
+    auto b_step = [](int ks) { return (uint64_t)((ks / 4) * (kBlockBytes / 16) + (ks % 4) * 2); };
+    auto issue = [&](const uint32_t (&a)[S::kSlabs][4], int ks) {
+#pragma unroll
+      for (int t = 0; t < S::kWarpTiles; ++t)
+#pragma unroll
+        for (int sl = 0; sl < S::kSlabs; ++sl) sm90::wgmma_m64n16k16_rs(fragment(acc, t, sl), a[sl], b_desc[t] + b_step(ks), 1);
+    };
+    auto load = [&](uint32_t (&a)[S::kSlabs][4], int ks) {
+#pragma unroll
+      for (int sl = 0; sl < S::kSlabs; ++sl) gemm::ldmatrix_x4(a[sl], a_row + sl * slab_bytes + ((2 * ks) ^ a_xor) * 16);
+    };
+    const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
+    const int split_columns = columns_ / in_.splits;
+    int boundary = in_.splits > 1 ? (column + split_columns - 1) / split_columns * split_columns : columns_;
+    if (boundary == 0) boundary = split_columns;
+    if constexpr (S::kSplitSums) {
+      if (column == boundary) {  // the accumulators are settled: the slice before ended with a wait
+        end_split(acc, done, column == split_columns);
+        boundary += split_columns;
+      }
+    }
+    if (part_columns == S::kSliceColumns && (!S::kSplitSums || boundary >= column + S::kSliceColumns)) {
+      uint32_t a[S::kSteps][S::kSlabs][4];
+#pragma unroll
+      for (int ks = 0; ks < S::kSteps; ++ks) load(a[ks], ks);
+      sm90::wgmma_fence();  // the A registers' writes and the accumulators' last ones before the async reads
+#pragma unroll
+      for (int ks = 0; ks < S::kSteps; ++ks) issue(a[ks], ks);
+      sm90::wgmma_commit();
+      sm90::wgmma_wait<0>();
+      hold(a);
+      pin(acc);
+      return;
+    }
+    for (int ks = 0; ks < part_columns / 16; ++ks) {
+      if constexpr (S::kSplitSums) {
+        if (column + 16 * ks == boundary) {
+          end_split(acc, done, column + 16 * ks == split_columns);
+          boundary += split_columns;
+        }
+      }
+      uint32_t a[1][S::kSlabs][4];
+      load(a[0], ks);
+      sm90::wgmma_fence();
+      issue(a[0], ks);
+      sm90::wgmma_commit();
+      sm90::wgmma_wait<0>();
+      hold(a);
+      pin(acc);
+    }
+  }
+
+  // After a wgmma_wait: the A registers stay unchanged up to here (a wgmma reads them until it completes), and
+  // the accumulators' values are those the wgmmas wrote (no read moves above the wait).
+  template <int N>
+  __device__ static void hold(const uint32_t (&a)[N][S::kSlabs][4]) {
+#pragma unroll
+    for (int n = 0; n < N; ++n)
+#pragma unroll
+      for (int sl = 0; sl < S::kSlabs; ++sl)
+        asm volatile("" ::"r"(a[n][sl][0]), "r"(a[n][sl][1]), "r"(a[n][sl][2]), "r"(a[n][sl][3]) : "memory");
+  }
+  __device__ static void pin(float (&acc)[S::kWarpTiles][S::kNTiles][4]) {
+#pragma unroll
+    for (int t = 0; t < S::kWarpTiles; ++t)
+#pragma unroll
+      for (int j = 0; j < S::kNTiles; ++j) sm90::pin_accumulators(acc[t][j]);
+  }
+
+  // Epilogues after wgmma: thread (warp, lane l) holds, for slab s of its row group, batch rows
+  // wb * kGroupRows + 16s + l/4 (+ 8: the second half of d) and weight rows 8i + 2(l%4), + 1 of each tile
+  // (d[4i], d[4i + 1]): a RoPE or gate/up pair, as the CUDA-core path's warps hold them.
+  __device__ void finish_group_wgmma(float (&acc)[S::kWarpTiles][S::kNTiles][4], int group, int group_tiles) const {
+    if (in_.op == kGateUp) {
+      finish_gate_up_wgmma(acc, group, group_tiles);
+      return;
+    }
+    const int count = c_.step->count;
+    const int g = lane_ >> 2, q = lane_ & 3;
+#pragma unroll
+    for (int t = 0; t < S::kWarpTiles; ++t) {
+      const int tile = wt_ + t * S::kTileWarps;
+      if (tile >= group_tiles) continue;
+      const int tile_row = (in_.first_tile + group * S::kTiles + tile) * kTileRows + 2 * q;
+#pragma unroll
+      for (int sl = 0; sl < S::kSlabs; ++sl) {
+        const float (&d)[8] = fragment(acc, t, sl);
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int b = wb_ * S::kGroupRows + 16 * sl + 8 * half + g;
+          if (b >= count) continue;
+#pragma unroll
+          for (int i = 0; i < 2; ++i) {
+            epilogue_pair(c_, in_, b, tile_row + 8 * i, d[4 * i + 2 * half], d[4 * i + 2 * half + 1], best(sl, half));
+          }
+        }
+      }
+    }
+  }
+
+  // GATE_UP after wgmma: a tile's 8 mlp columns 4i + (l%4) of one batch row are held by the 4 lanes of one l/4,
+  // two each; they meet in the warp's part of the scratch as one 16-byte chunk, which one lane stores.
+  __device__ void finish_gate_up_wgmma(float (&acc)[S::kWarpTiles][S::kNTiles][4], int group, int group_tiles) const {
+    constexpr int kRows = S::kWarpTiles * S::kSlabs * 2 * 8;  // (tile, slab, half, l/4): one chunk each
+    static_assert(kConsumerWarps * kRows * 16 <= kScratchBytes, "every warp's chunks fit the scratch");
+    __nv_bfloat16* staged = reinterpret_cast<__nv_bfloat16*>(scratch(c_.smem)) + (threadIdx.x >> 5) * kRows * 8;
+    const int g = lane_ >> 2, q = lane_ & 3;
+#pragma unroll
+    for (int t = 0; t < S::kWarpTiles; ++t)
+#pragma unroll
+      for (int sl = 0; sl < S::kSlabs; ++sl) {
+        const float (&d)[8] = fragment(acc, t, sl);
+#pragma unroll
+        for (int half = 0; half < 2; ++half)
+#pragma unroll
+          for (int i = 0; i < 2; ++i) {
+            const float gate = d[4 * i + 2 * half], up = d[4 * i + 2 * half + 1];
+            staged[(((t * S::kSlabs + sl) * 2 + half) * 8 + g) * 8 + 4 * i + q] = __float2bfloat16_rn(silu(gate) * up);
+          }
+      }
+    __syncwarp();
+    const Model& m = *c_.m;
+    const int count = c_.step->count;
+    for (int r = lane_; r < kRows; r += 32) {
+      const int rg = r & 7, half = (r >> 3) & 1, sl = (r >> 4) % S::kSlabs, t = (r >> 4) / S::kSlabs;
+      const int tile = wt_ + t * S::kTileWarps;
+      const int b = wb_ * S::kGroupRows + 16 * sl + 8 * half + rg;
+      if (tile >= group_tiles || b >= count) continue;
+      const int column = (in_.first_tile + group * S::kTiles + tile) * (kTileRows / 2);
+      *reinterpret_cast<uint4*>(m.mlp + c_.layout.index(b, column, (int)m.intermediate)) =
+          *reinterpret_cast<const uint4*>(staged + r * 8);
+    }
+    __syncwarp();  // every lane has stored its chunks before the next group's epilogue refills them
+  }
+
+  // LM head after wgmma: the 4 lanes of a batch row (one per l % 4) meet, then one thread per row meets the
+  // row's tile warps and stores this block's argmax of the row; then the last block picks the tokens.
+  __device__ void publish_argmax_wgmma() {
+    const Model& m = *c_.m;
+#pragma unroll
+    for (int sl = 0; sl < S::kSlabs; ++sl) {
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        Best mine = best(sl, half);
+#pragma unroll
+        for (int o = 1; o <= 2; o <<= 1) {
+          const float value = __shfl_xor_sync(0xffffffffu, mine.value, o);
+          const int index = __shfl_xor_sync(0xffffffffu, mine.index, o);
+          keep_better(mine, value, index);
+        }
+        if ((lane_ & 3) == 0) best(sl, half) = mine;
+      }
+    }
+    consumer_sync();
+    for (int b = threadIdx.x; b < R; b += kConsumerThreads) {
+      const int group = b / S::kGroupRows, rest = b % S::kGroupRows;
+      const int sl = rest / 16, half = rest % 16 / 8, g = rest % 8;
+      Best block{-INFINITY, 0x7fffffff};
+      for (int w = 0; w < S::kTileWarps; ++w) {
+        const Best& theirs = best_slot(sl, half, (w * S::kBatchWarps + group) * 32 + 4 * g);
+        keep_better(block, theirs.value, theirs.index);
+      }
+      m.lm_partial_value[in_.partial * kMaxStepRows + b] = block.value;
+      m.lm_partial_index[in_.partial * kMaxStepRows + b] = block.index;
+    }
+    pick_tokens(c_, in_);
   }
 
   // This thread is done with the group's pages of this chunk: one arrival per thread and page (also for the

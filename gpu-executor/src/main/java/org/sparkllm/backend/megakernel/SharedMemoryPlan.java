@@ -9,7 +9,8 @@ package org.sparkllm.backend.megakernel;
  * kActivationStages, slice_columns), and the ring must hold two tile groups: one being computed, the next
  * landing.
  *
- * @param pagesOffset byte offset of page 0 (128-byte aligned)
+ * @param pagesOffset byte offset of page 0 (1024-byte aligned: wgmma reads the pages' 128-byte swizzle from
+ *     addresses whose bits 7..9 are the block row, mk_mma.cuh)
  * @param pages pages in the ring
  * @param bytes dynamic shared memory the launch asks for
  */
@@ -35,7 +36,7 @@ public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
   public static SharedMemoryPlan of(int rows, ModelDims dims, int maxSharedBytes) {
     boolean tensorCores = rows > StreamBuilder.MAX_CUDA_CORE_ROWS;
     long activation = tensorCores ? (long) STAGES * rows * sliceColumns(rows) * 2 : 2L * rows * dims.widestInput();
-    long pagesOffset = (ACTIVATION_OFFSET + activation + 127) / 128 * 128;
+    long pagesOffset = (ACTIVATION_OFFSET + activation + 1023) / 1024 * 1024;
     long pages = Math.min(MAX_PAGES, (maxSharedBytes - pagesOffset) / TileLayout.PAGE_BYTES);
     int needed = tensorCores ? 2 * TENSOR_CORE_TILE_GROUP : MIN_PAGES;
     if (pages < needed) {

@@ -73,7 +73,7 @@ class TileLayoutTest {
     SharedMemoryPlan four = SharedMemoryPlan.of(StreamBuilder.MAX_CUDA_CORE_ROWS, StreamBuilderTest.LLAMA_1B, h100);
     assertEquals(SharedMemoryPlan.MAX_PAGES, one.pages());
     assertEquals(9, four.pages());
-    assertEquals(0, four.pagesOffset() % 128);
+    assertEquals(0, four.pagesOffset() % 1024);
     assertTrue(four.bytes() <= h100 && one.bytes() <= h100);
     assertEquals(SharedMemoryPlan.ACTIVATION_OFFSET + 4 * 8192 * 2, four.pagesOffset());
     ModelDims llama70b = new ModelDims(8192, 80, 64, 8, 128, 28672, 128256);
@@ -90,7 +90,7 @@ class TileLayoutTest {
         SharedMemoryPlan plan = SharedMemoryPlan.of(rows, d, h100);
         assertTrue(plan.pages() >= 2 * SharedMemoryPlan.TENSOR_CORE_TILE_GROUP, rows + " rows: " + plan);
         assertTrue(plan.bytes() <= h100);
-        assertEquals(0, plan.pagesOffset() % 128);
+        assertEquals(0, plan.pagesOffset() % 1024);
         assertTrue(plan.pagesOffset() >= SharedMemoryPlan.ACTIVATION_OFFSET
             + SharedMemoryPlan.STAGES * rows * SharedMemoryPlan.sliceColumns(rows) * 2, "the slice buffers");
         assertEquals(0, TileLayout.PAGE_COLUMNS % SharedMemoryPlan.sliceColumns(rows), "slices tile a page's chunk");
