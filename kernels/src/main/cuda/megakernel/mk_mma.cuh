@@ -219,13 +219,7 @@ class MmaMatvec {
       c_.timing[kEpilogueNs] = epilogue_ns;
     }
     record_time(c_, kTimeComputed);
-    if (in_.op == kLmHead) {
-      if constexpr (S::kWgmma) {
-        publish_argmax_wgmma();
-      } else {
-        publish_argmax();
-      }
-    }
+    if (in_.op == kLmHead) publish_argmax();
   }
 
  private:
@@ -590,39 +584,6 @@ class MmaMatvec {
     __syncwarp();  // every lane has stored its chunks before the next group's epilogue refills them
   }
 
-  // LM head after wgmma: the 4 lanes of a batch row (one per l % 4) meet, then one thread per row meets the
-  // row's tile warps and stores this block's argmax of the row; then the last block picks the tokens.
-  __device__ void publish_argmax_wgmma() {
-    const Model& m = *c_.m;
-#pragma unroll
-    for (int sl = 0; sl < S::kSlabs; ++sl) {
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        Best mine = best(sl, half);
-#pragma unroll
-        for (int o = 1; o <= 2; o <<= 1) {
-          const float value = __shfl_xor_sync(0xffffffffu, mine.value, o);
-          const int index = __shfl_xor_sync(0xffffffffu, mine.index, o);
-          keep_better(mine, value, index);
-        }
-        if ((lane_ & 3) == 0) best(sl, half) = mine;
-      }
-    }
-    consumer_sync();
-    for (int b = threadIdx.x; b < R; b += kConsumerThreads) {
-      const int group = b / S::kGroupRows, rest = b % S::kGroupRows;
-      const int sl = rest / 16, half = rest % 16 / 8, g = rest % 8;
-      Best block{-INFINITY, 0x7fffffff};
-      for (int w = 0; w < S::kTileWarps; ++w) {
-        const Best& theirs = best_slot(sl, half, (w * S::kBatchWarps + group) * 32 + 4 * g);
-        keep_better(block, theirs.value, theirs.index);
-      }
-      m.lm_partial_value[in_.partial * kMaxStepRows + b] = block.value;
-      m.lm_partial_index[in_.partial * kMaxStepRows + b] = block.index;
-    }
-    pick_tokens(c_, in_);
-  }
-
   // This thread is done with the group's pages of this chunk: one arrival per thread and page (also for the
   // pages of tiles its warp does not compute, which it has waited for, so no arrival runs a round ahead).
   __device__ void release_pages(int group_tiles) {
@@ -694,32 +655,47 @@ class MmaMatvec {
     __syncwarp();  // every lane has stored its chunks before the next group's epilogue refills them
   }
 
-  // LM head: the 8 lanes of a batch row (one per g) meet (keep_better is order-free), then one thread per
-  // row meets the row group's warps' results and stores this block's argmax of the row; then the last
-  // block picks the tokens.
+  // LM head: the lanes that hold a batch row's slot meet (shuffles over lane bits kFrom..kTo; keep_better is
+  // order-free), then one thread per row meets the row group's tile warps and stores this block's argmax of the
+  // row; then the last block picks the tokens. mma.sync: row 2q + e of n-tile j is slot (j, e) of the 8 lanes of
+  // one q, met in lane q. wgmma: row 16s + 8h + g of a row group is slot (s, h) of the 4 lanes of one g, met in
+  // lane 4g.
   __device__ void publish_argmax() {
+    if constexpr (S::kWgmma) {
+      publish_argmax_of<S::kSlabs, 1, 2>([](int rest) { return RowSlot{rest / 16, rest % 16 / 8, 4 * (rest % 8)}; });
+    } else {
+      publish_argmax_of<S::kNTiles, 4, 16>([](int rest) { return RowSlot{rest / 8, rest % 2, rest % 8 / 2}; });
+    }
+  }
+
+  struct RowSlot {
+    int j, e, lane;
+  };
+
+  template <int kSlots, int kFrom, int kTo, typename SlotOf>
+  __device__ void publish_argmax_of(SlotOf slot_of) {
     const Model& m = *c_.m;
 #pragma unroll
-    for (int j = 0; j < S::kNTiles; ++j) {
+    for (int j = 0; j < kSlots; ++j) {
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
         Best mine = best(j, e);
 #pragma unroll
-        for (int o = 4; o <= 16; o <<= 1) {
+        for (int o = kFrom; o <= kTo; o <<= 1) {
           const float value = __shfl_xor_sync(0xffffffffu, mine.value, o);
           const int index = __shfl_xor_sync(0xffffffffu, mine.index, o);
           keep_better(mine, value, index);
         }
-        if (lane_ < 4) best(j, e) = mine;
+        if ((lane_ & (2 * kTo - kFrom)) == 0) best(j, e) = mine;
       }
     }
     consumer_sync();
     for (int b = threadIdx.x; b < R; b += kConsumerThreads) {
-      const int group = b / S::kGroupRows, rest = b % S::kGroupRows;
-      const int j = rest / 8, q = (rest % 8) / 2, e = rest % 2;
+      const int group = b / S::kGroupRows;
+      const RowSlot slot = slot_of(b % S::kGroupRows);
       Best block{-INFINITY, 0x7fffffff};
       for (int w = 0; w < S::kTileWarps; ++w) {
-        const Best& theirs = best_slot(j, e, (w * S::kBatchWarps + group) * 32 + q);
+        const Best& theirs = best_slot(slot.j, slot.e, (w * S::kBatchWarps + group) * 32 + slot.lane);
         keep_better(block, theirs.value, theirs.index);
       }
       m.lm_partial_value[in_.partial * kMaxStepRows + b] = block.value;
