@@ -38,8 +38,13 @@ template <int R>
 struct MmaShape {
   static_assert(R > kMaxCoreRows && R <= kMaxStepRows && (R & (R - 1)) == 0, "a tensor-core bucket");
   static constexpr int kTiles = tile_group(R);
+  // At 256 rows a warpgroup multiplies its group's 4 tiles (one per warp, A in registers) by its 128 batch rows
+  // (B, the staged slice through a descriptor) with one wgmma m64n128k16 per k16 step (compute_wide): a row group
+  // is a warpgroup, and each of its warps one tile warp.
+  static constexpr bool kWide = R == 256;
   // Row groups of 8, 16 or 32 rows; below 128 rows some warps share a row group and split its tiles.
-  static constexpr int kBatchWarps = R / 16 < 2 ? 2 : (R / 16 > kConsumerWarps ? kConsumerWarps : R / 16);
+  static constexpr int kBatchWarps =
+      kWide ? 2 : R / 16 < 2 ? 2 : (R / 16 > kConsumerWarps ? kConsumerWarps : R / 16);
   static constexpr int kTileWarps = kConsumerWarps / kBatchWarps;
   static constexpr int kGroupRows = R / kBatchWarps;
   static constexpr int kNTiles = kGroupRows / 8;
@@ -59,9 +64,9 @@ struct MmaShape {
   static constexpr bool kSplitSums = R <= 64;
   // At 64 and 128 rows the warpgroups run wgmma (compute_wgmma): A = 64 batch rows in registers (each warp its
   // 16-row slabs), B = a tile's page through a descriptor, so a warpgroup reads each weight page once instead of
-  // each row group once. A warpgroup is 4 row groups of the same tile warp: one M block per slab. Not at 256
-  // rows: a slice is 64 columns there, and waiting for the wgmmas at the end of each (4 k16 steps) made the step
-  // slower than mma.sync's (H100: 7,131-7,138 us against 6,965-6,967; megakernel-trials.json).
+  // each row group once. A warpgroup is 4 row groups of the same tile warp: one M block per slab. At 256 rows
+  // (kWide instead) a slice is 64 columns, and waiting for these small wgmmas at the end of each (4 k16 steps)
+  // made the step slower than mma.sync's (H100: 7,131-7,138 us against 6,965-6,967; megakernel-trials.json).
   static constexpr bool kWgmma = R == 64 || R == 128;
   static constexpr int kSlabs = kGroupRows / 16;
   static_assert(!kWgmma || (kBatchWarps % 4 == 0 && kGroupRows % 16 == 0), "warpgroups of whole 16-row slabs");
@@ -153,8 +158,9 @@ class MmaMatvec {
 
  public:
   __device__ MmaMatvec(Context& c, const Instruction& in)
-      : c_(c), in_(in), lane_(threadIdx.x & 31), wb_((threadIdx.x >> 5) % S::kBatchWarps),
-        wt_((threadIdx.x >> 5) / S::kBatchWarps) {
+      : c_(c), in_(in), lane_(threadIdx.x & 31),
+        wb_(S::kWide ? (threadIdx.x >> 5) / 4 : (threadIdx.x >> 5) % S::kBatchWarps),
+        wt_(S::kWide ? (threadIdx.x >> 5) % 4 : (threadIdx.x >> 5) / S::kBatchWarps) {
     instruction_weights(in, *c.m, columns_);  // the loader streams the weights; the consumers need the width
     input_ = mma_input(in, *c.m);
   }
@@ -162,8 +168,12 @@ class MmaMatvec {
   __device__ void run() {
     unsigned long long page_wait_ns = 0, epilogue_ns = 0;
     if (in_.op == kLmHead) {
+      if constexpr (S::kWide) {
+        for (int i = lane_; i < S::kGroupRows; i += 32) wide_best(threadIdx.x >> 5, i) = Best{-INFINITY, 0x7fffffff};
+      } else {
 #pragma unroll
-      for (int j = 0; j < S::kNTiles; ++j) best(j, 0) = best(j, 1) = Best{-INFINITY, 0x7fffffff};
+        for (int j = 0; j < S::kNTiles; ++j) best(j, 0) = best(j, 1) = Best{-INFINITY, 0x7fffffff};
+      }
     }
     float acc[S::kWarpTiles][S::kNTiles][4];
     float done[S::kWarpTiles][S::kNTiles][4];  // the finished splits' sum (kSplitSums only)
@@ -187,7 +197,9 @@ class MmaMatvec {
       }
       const int width = (int)page_columns(columns_, slice.chunk);
       const int part_columns = min(S::kSliceColumns, width - slice.part * S::kSliceColumns);
-      if constexpr (S::kWgmma) {
+      if constexpr (S::kWide) {
+        compute_wide(acc, slice, (c_.staged + q) % kStages, group_tiles);
+      } else if constexpr (S::kWgmma) {
         compute_wgmma(acc, done, slice, (c_.staged + q) % kStages, part_columns, group_tiles);
       } else {
         compute(acc, done, slice, (c_.staged + q) % kStages, part_columns, group_tiles);
@@ -202,6 +214,8 @@ class MmaMatvec {
         }
         if constexpr (S::kWgmma) {
           finish_group_wgmma(acc, slice.group, group_tiles);
+        } else if (S::kWide && in_.op == kLmHead) {
+          finish_lm_head_wide(acc, slice.group, group_tiles);
         } else {
           finish_group(acc, slice.group, group_tiles);
         }
@@ -501,6 +515,95 @@ class MmaMatvec {
     }
   }
 
+  // The slice at 256 rows (kWide): this warp's tile (wt_) is A, read with ldmatrix from its page in mma.sync's
+  // permuted row order (a_page_row), so the accumulators hold a thread's RoPE or gate/up pair as mma.sync's c0/c2
+  // do; B is the row group's 128 rows of the staged slice (64 columns, 128-byte rows swizzled by row & 7: the
+  // K-major layout a 128-byte-swizzle descriptor names). One m64n128k16 per k16 step; the warpgroup waits for
+  // them at the end of the slice (the A registers and the slice buffer are free then). A warp without a tile in a
+  // short group multiplies tile 0's page again and stores nothing from it.
+  __device__ void compute_wide(float (&acc)[S::kWarpTiles][S::kNTiles][4], const Slice& s, int index,
+                               int group_tiles) const {
+    static_assert(S::kWarpTiles == 1 && S::kSliceColumns == kBlockColumns && S::kGroupRows == 128, "m64n128");
+    const int i = lane_ & 7, matrix = lane_ >> 3;
+    const int page_row = a_page_row(i + (matrix & 1) * 8);
+    const int a_xor = (matrix >> 1) ^ (page_row & 7);
+    const int tile = wt_ < group_tiles ? wt_ : 0;
+    const uint32_t a_row = smem_address(c_.smem + c_.pages_offset) + ((c_.page + tile) % c_.pages) * kPageBytes +
+                           page_row * kBlockColumns * 2 + s.part * kBlockBytes;
+    const uint64_t b_desc =
+        sm90::sw128_kmajor_descriptor(smem_address(buffer(index)) + wb_ * S::kGroupRows * kBlockColumns * 2);
+    uint32_t a[S::kSteps][4];
+#pragma unroll
+    for (int ks = 0; ks < S::kSteps; ++ks) gemm::ldmatrix_x4(a[ks], a_row + (((2 * ks) & 7) ^ a_xor) * 16);
+    sm90::wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < S::kSteps; ++ks) {
+      sm90::wgmma_m64n128k16_rs(reinterpret_cast<float(&)[64]>(acc[0]), a[ks], b_desc + 2 * ks, 1);
+    }
+    sm90::wgmma_commit();
+    sm90::wgmma_wait<0>();
+#pragma unroll
+    for (int ks = 0; ks < S::kSteps; ++ks) {
+      asm volatile("" ::"r"(a[ks][0]), "r"(a[ks][1]), "r"(a[ks][2]), "r"(a[ks][3]) : "memory");
+    }
+#pragma unroll
+    for (int j = 0; j < S::kNTiles; ++j) sm90::pin_accumulators(acc[0][j]);
+  }
+
+  // LM head at 256 rows: 16 n-tiles x 2 columns are too many running argmaxes to keep per thread, so each group's
+  // are met at once: the 8 lanes of a column (one per g) meet, and lane q keeps the warp's best of that batch row
+  // in shared memory (wide_best), which publish_argmax_wide meets over the warpgroup's 4 tile warps.
+  __device__ Best& wide_best(int warp, int row) const {
+    static_assert(sizeof(Best) * kConsumerWarps * 128 <= kScratchBytes, "one best per warp and row group row");
+    return reinterpret_cast<Best*>(scratch(c_.smem))[warp * 128 + row];
+  }
+
+  __device__ void finish_lm_head_wide(const float (&acc)[S::kWarpTiles][S::kNTiles][4], int group,
+                                      int group_tiles) const {
+    const int count = c_.step->count;
+    const int g = lane_ >> 2, q = lane_ & 3;
+    const bool swapped = g >= 4;  // c0 holds the pair's odd row
+    const int row = (in_.first_tile + group * S::kTiles + wt_) * kTileRows + 2 * g;
+#pragma unroll
+    for (int j = 0; j < S::kNTiles; ++j) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int b = j * 8 + 2 * q + e;  // in the row group
+        Best mine{-INFINITY, 0x7fffffff};
+        if (wt_ < group_tiles && wb_ * S::kGroupRows + b < count) {
+          const float first = acc[0][j][e], second = acc[0][j][2 + e];
+          epilogue_pair(c_, in_, wb_ * S::kGroupRows + b, row, swapped ? second : first, swapped ? first : second, mine);
+        }
+#pragma unroll
+        for (int o = 4; o <= 16; o <<= 1) {
+          const float value = __shfl_xor_sync(0xffffffffu, mine.value, o);
+          const int index = __shfl_xor_sync(0xffffffffu, mine.index, o);
+          keep_better(mine, value, index);
+        }
+        if (g == 0) {
+          Best& kept = wide_best(threadIdx.x >> 5, b);
+          keep_better(kept, mine.value, mine.index);
+        }
+      }
+    }
+  }
+
+  __device__ void publish_argmax_wide() {
+    const Model& m = *c_.m;
+    consumer_sync();
+    for (int b = threadIdx.x; b < R; b += kConsumerThreads) {
+      const int group = b / S::kGroupRows;
+      Best block{-INFINITY, 0x7fffffff};
+      for (int w = 0; w < S::kTileWarps; ++w) {
+        const Best& theirs = wide_best(group * 4 + w, b % S::kGroupRows);
+        keep_better(block, theirs.value, theirs.index);
+      }
+      m.lm_partial_value[in_.partial * kMaxStepRows + b] = block.value;
+      m.lm_partial_index[in_.partial * kMaxStepRows + b] = block.index;
+    }
+    pick_tokens(c_, in_);
+  }
+
   // After a wgmma_wait: the A registers stay unchanged up to here (a wgmma reads them until it completes), and
   // the accumulators' values are those the wgmmas wrote (no read moves above the wait).
   template <int N>
@@ -661,7 +764,9 @@ class MmaMatvec {
   // one q, met in lane q. wgmma: row 16s + 8h + g of a row group is slot (s, h) of the 4 lanes of one g, met in
   // lane 4g.
   __device__ void publish_argmax() {
-    if constexpr (S::kWgmma) {
+    if constexpr (S::kWide) {
+      publish_argmax_wide();
+    } else if constexpr (S::kWgmma) {
       publish_argmax_of<S::kSlabs, 1, 2>([](int rest) { return RowSlot{rest / 16, rest % 16 / 8, 4 * (rest % 8)}; });
     } else {
       publish_argmax_of<S::kNTiles, 4, 16>([](int rest) { return RowSlot{rest / 8, rest % 2, rest % 8 / 2}; });
