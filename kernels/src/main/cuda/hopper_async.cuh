@@ -1,6 +1,7 @@
 // Hopper (sm_90a) asynchronous primitives as thin inline-PTX wrappers: mbarriers, TMA tensor loads, wgmma with
-// both operands in shared memory or A in registers, and warpgroup register reallocation. Each wrapper says which rule of the PTX
-// ISA it exists for; the kernels that use them (gemm_wgmma.cuh) say why each call sits where it does.
+// both operands in shared memory or A in registers, and warpgroup register reallocation. Each wrapper says which
+// rule of the PTX ISA it exists for; the kernels that use them (gemm_wgmma.cuh, megakernel/mk_mma.cuh) say why
+// each call sits where it does.
 //
 // Proxies: ordinary loads and stores act through the generic proxy; TMA (cp.async.bulk.tensor) and wgmma's
 // shared-memory operand reads act through the async proxy. Ordering between the two needs fence.proxy.async;

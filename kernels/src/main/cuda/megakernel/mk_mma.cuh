@@ -27,7 +27,7 @@
 // barrier inside an instruction, so the warps drift apart by up to the ring's depth.
 #pragma once
 #include "../gemm.cuh"  // gemm::ldmatrix_x2/_x4, gemm::mma_bf16 (fragment layouts documented there)
-#include "../hopper_async.cuh"  // sm90::wgmma_m64n16k16_rs and its fences (64 rows and up)
+#include "../hopper_async.cuh"  // sm90::wgmma_m64n16k16_rs, _m64n128k16_rs and their fences (64 rows and up)
 #include "mk_norm.cuh"
 
 namespace mk {
@@ -468,11 +468,15 @@ class MmaMatvec {
 #pragma unroll
       for (int t = 0; t < S::kWarpTiles; ++t)
 #pragma unroll
-        for (int sl = 0; sl < S::kSlabs; ++sl) sm90::wgmma_m64n16k16_rs(fragment(acc, t, sl), a[sl], b_desc[t] + b_step(ks), 1);
+        for (int sl = 0; sl < S::kSlabs; ++sl) {
+          sm90::wgmma_m64n16k16_rs(fragment(acc, t, sl), a[sl], b_desc[t] + b_step(ks), 1);
+        }
     };
     auto load = [&](uint32_t (&a)[S::kSlabs][4], int ks) {
 #pragma unroll
-      for (int sl = 0; sl < S::kSlabs; ++sl) gemm::ldmatrix_x4(a[sl], a_row + sl * slab_bytes + ((2 * ks) ^ a_xor) * 16);
+      for (int sl = 0; sl < S::kSlabs; ++sl) {
+        gemm::ldmatrix_x4(a[sl], a_row + sl * slab_bytes + ((2 * ks) ^ a_xor) * 16);
+      }
     };
     const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
     const int split_columns = columns_ / in_.splits;
@@ -546,8 +550,7 @@ class MmaMatvec {
     for (int ks = 0; ks < S::kSteps; ++ks) {
       asm volatile("" ::"r"(a[ks][0]), "r"(a[ks][1]), "r"(a[ks][2]), "r"(a[ks][3]) : "memory");
     }
-#pragma unroll
-    for (int j = 0; j < S::kNTiles; ++j) sm90::pin_accumulators(acc[0][j]);
+    pin(acc);
   }
 
   // LM head at 256 rows: 16 n-tiles x 2 columns are too many running argmaxes to keep per thread, so each group's
@@ -572,7 +575,8 @@ class MmaMatvec {
         Best mine{-INFINITY, 0x7fffffff};
         if (wt_ < group_tiles && wb_ * S::kGroupRows + b < count) {
           const float first = acc[0][j][e], second = acc[0][j][2 + e];
-          epilogue_pair(c_, in_, wb_ * S::kGroupRows + b, row, swapped ? second : first, swapped ? first : second, mine);
+          epilogue_pair(c_, in_, wb_ * S::kGroupRows + b, row, swapped ? second : first, swapped ? first : second,
+                        mine);
         }
 #pragma unroll
         for (int o = 4; o <= 16; o <<= 1) {
