@@ -216,6 +216,8 @@ class MmaMatvec {
           finish_group_wgmma(acc, slice.group, group_tiles);
         } else if (S::kWide && in_.op == kLmHead) {
           finish_lm_head_wide(acc, slice.group, group_tiles);
+        } else if (S::kWide && group_tiles < S::kTiles && in_.op != kGateUp) {
+          finish_short_group_wide(acc, slice.group, group_tiles);
         } else {
           finish_group(acc, slice.group, group_tiles);
         }
@@ -589,6 +591,42 @@ class MmaMatvec {
           keep_better(kept, mine.value, mine.index);
         }
       }
+    }
+  }
+
+  // A short group at 256 rows (QKV's 1 or 2 tiles per SM): each tile's accumulators sit in one warp of each
+  // warpgroup, whose epilogues would then store the tile's 128 rows alone while the other 3 warps wait. Instead
+  // the owner passes them through the scratch (lane-major, 8 KiB per warpgroup) and each of the warpgroup's 4 warps
+  // stores 4 of the 16 n-tiles; lane l reads lane l's values, so the pair layout is unchanged.
+  __device__ void finish_short_group_wide(const float (&acc)[S::kWarpTiles][S::kNTiles][4], int group,
+                                          int group_tiles) const {
+    constexpr int kShare = S::kNTiles / 4;  // n-tiles per warp of the warpgroup
+    static_assert(2 * S::kNTiles * 4 * 32 * sizeof(float) <= kScratchBytes, "one tile per warpgroup fits");
+    float* passed = reinterpret_cast<float*>(scratch(c_.smem)) + wb_ * S::kNTiles * 4 * 32;
+    const int count = c_.step->count;
+    const int g = lane_ >> 2, q = lane_ & 3;
+    const bool swapped = g >= 4;  // c0 holds the pair's odd row
+    for (int t = 0; t < group_tiles; ++t) {
+      if (wt_ == t) {
+#pragma unroll
+        for (int j = 0; j < S::kNTiles; ++j)
+#pragma unroll
+          for (int k = 0; k < 4; ++k) passed[(j * 4 + k) * 32 + lane_] = acc[0][j][k];
+      }
+      group_sync();
+      const int row = (in_.first_tile + group * S::kTiles + t) * kTileRows + 2 * g;
+#pragma unroll
+      for (int jj = 0; jj < kShare; ++jj) {
+        const int j = wt_ * kShare + jj;
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int b = wb_ * S::kGroupRows + j * 8 + 2 * q + e;
+          if (b >= count) continue;
+          const float first = passed[(j * 4 + e) * 32 + lane_], second = passed[(j * 4 + 2 + e) * 32 + lane_];
+          epilogue_pair(c_, in_, b, row, swapped ? second : first, swapped ? first : second, best(0, 0));
+        }
+      }
+      group_sync();  // every warp has read this tile before the next one is passed
     }
   }
 
