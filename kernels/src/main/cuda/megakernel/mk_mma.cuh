@@ -1,5 +1,6 @@
 // The matvec instructions (QKV, O_PROJ, GATE_UP, DOWN, LM_HEAD) for buckets of 16..256 rows on tensor
-// cores: mma.sync m16n8k16, bf16 in, fp32 accumulators.
+// cores: mma.sync m16n8k16 at 16 and 32 rows, wgmma from 64 (compute_wgmma at 64 and 128 rows, compute_wide at
+// 256: the roles below change there), bf16 in, fp32 accumulators.
 //
 // Roles: A (16 x 16, row-major) is one weight tile's 16 rows, read from its ring page with ldmatrix; B
 // (16 x 8, "col": k contiguous per n) is 8 batch rows of activations; C is weight rows x batch rows. The A
@@ -499,7 +500,10 @@ class MmaMatvec {
       for (int ks = 0; ks < S::kSteps; ++ks) issue(a[ks], ks);
       sm90::wgmma_commit();
       sm90::wgmma_wait<0>();
-      hold(a);
+#pragma unroll
+      for (int ks = 0; ks < S::kSteps; ++ks)
+#pragma unroll
+        for (int sl = 0; sl < S::kSlabs; ++sl) hold(a[ks][sl]);
       pin(acc);
       return;
     }
@@ -510,13 +514,14 @@ class MmaMatvec {
           boundary += split_columns;
         }
       }
-      uint32_t a[1][S::kSlabs][4];
-      load(a[0], ks);
+      uint32_t a[S::kSlabs][4];
+      load(a, ks);
       sm90::wgmma_fence();
-      issue(a[0], ks);
+      issue(a, ks);
       sm90::wgmma_commit();
       sm90::wgmma_wait<0>();
-      hold(a);
+#pragma unroll
+      for (int sl = 0; sl < S::kSlabs; ++sl) hold(a[sl]);
       pin(acc);
     }
   }
@@ -549,9 +554,7 @@ class MmaMatvec {
     sm90::wgmma_commit();
     sm90::wgmma_wait<0>();
 #pragma unroll
-    for (int ks = 0; ks < S::kSteps; ++ks) {
-      asm volatile("" ::"r"(a[ks][0]), "r"(a[ks][1]), "r"(a[ks][2]), "r"(a[ks][3]) : "memory");
-    }
+    for (int ks = 0; ks < S::kSteps; ++ks) hold(a[ks]);
     pin(acc);
   }
 
@@ -623,6 +626,7 @@ class MmaMatvec {
           const int b = wb_ * S::kGroupRows + j * 8 + 2 * q + e;
           if (b >= count) continue;
           const float first = passed[(j * 4 + e) * 32 + lane_], second = passed[(j * 4 + 2 + e) * 32 + lane_];
+          // best(0, 0): epilogue_pair keeps argmaxes for the LM head only, which never comes here.
           epilogue_pair(c_, in_, b, row, swapped ? second : first, swapped ? first : second, best(0, 0));
         }
       }
@@ -646,15 +650,10 @@ class MmaMatvec {
     pick_tokens(c_, in_);
   }
 
-  // After a wgmma_wait: the A registers stay unchanged up to here (a wgmma reads them until it completes), and
-  // the accumulators' values are those the wgmmas wrote (no read moves above the wait).
-  template <int N>
-  __device__ static void hold(const uint32_t (&a)[N][S::kSlabs][4]) {
-#pragma unroll
-    for (int n = 0; n < N; ++n)
-#pragma unroll
-      for (int sl = 0; sl < S::kSlabs; ++sl)
-        asm volatile("" ::"r"(a[n][sl][0]), "r"(a[n][sl][1]), "r"(a[n][sl][2]), "r"(a[n][sl][3]) : "memory");
+  // After a wgmma_wait: an A fragment's registers stay unchanged up to here (a wgmma reads them until it
+  // completes), and (pin) the accumulators' values are those the wgmmas wrote (no read moves above the wait).
+  __device__ static void hold(const uint32_t (&a)[4]) {
+    asm volatile("" ::"r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]) : "memory");
   }
   __device__ static void pin(float (&acc)[S::kWarpTiles][S::kNTiles][4]) {
 #pragma unroll
