@@ -115,6 +115,12 @@ __device__ __forceinline__ uint64_t sw128_kmajor_descriptor(uint32_t smem_addres
          (static_cast<uint64_t>(1024 >> 4) << 32) | (static_cast<uint64_t>(1) << 62);
 }
 
+// `desc` moved on by `units` of 16 bytes: a 32-bit add to the start-address field, which never carries out of its
+// 14 bits for shared-memory addresses (< 256 KiB), so the upper word stays as it is and is not recomputed per wgmma.
+__device__ __forceinline__ uint64_t descriptor_plus(uint64_t desc, uint32_t units) {
+  return (desc & 0xFFFFFFFF00000000ull) | static_cast<uint32_t>(static_cast<uint32_t>(desc) + units);
+}
+
 // Required before the first wgmma of a batch: orders this thread's earlier register accesses (in particular
 // to the accumulators: the epilogue's reads of the previous tile) before the async wgmma reads and writes them.
 // Not needed between wgmmas of one batch on the same accumulators (the hardware orders those).

@@ -427,16 +427,19 @@ __device__ __forceinline__ unsigned long long wait_slot(Context& c, unsigned slo
   return timing_now(c) - start;
 }
 
-__device__ __forceinline__ unsigned long long wait_page(Context& c, unsigned page) {
-  return wait_slot(c, page % c.pages, (page / c.pages) & 1, page);
-}
-
 // Where the consumers are in the page ring: slot and round parity of page c.page, moved on without a
 // division per page (the ring size is not a compile-time constant).
 struct RingPosition {
   unsigned slot, parity;
 
   __device__ explicit RingPosition(const Context& c) : slot(c.page % c.pages), parity((c.page / c.pages) & 1) {}
+  __device__ RingPosition(unsigned slot, unsigned parity) : slot(slot), parity(parity) {}
+
+  // The position t pages on (t <= pages).
+  __device__ RingPosition plus(int t, int pages) const {
+    const unsigned s = slot + t;
+    return s >= (unsigned)pages ? RingPosition(s - pages, parity ^ 1) : RingPosition(s, parity);
+  }
 
   __device__ void advance(Context& c) {
     ++c.page;

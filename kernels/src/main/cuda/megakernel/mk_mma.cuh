@@ -161,9 +161,10 @@ class MmaMatvec {
   __device__ MmaMatvec(Context& c, const Instruction& in)
       : c_(c), in_(in), lane_(threadIdx.x & 31),
         wb_(S::kWide ? (threadIdx.x >> 5) / 4 : (threadIdx.x >> 5) % S::kBatchWarps),
-        wt_(S::kWide ? (threadIdx.x >> 5) % 4 : (threadIdx.x >> 5) / S::kBatchWarps) {
+        wt_(S::kWide ? (threadIdx.x >> 5) % 4 : (threadIdx.x >> 5) / S::kBatchWarps), ring_(c) {
     instruction_weights(in, *c.m, columns_);  // the loader streams the weights; the consumers need the width
     input_ = mma_input(in, *c.m);
+    split_columns_ = columns_ / in.splits;
   }
 
   __device__ void run() {
@@ -194,7 +195,10 @@ class MmaMatvec {
       stage_next(ahead, issued);  // into slice q - 1's buffer
       const int group_tiles = min(S::kTiles, in_.tile_count - slice.group * S::kTiles);
       if (slice.part == 0) {
-        for (int t = 0; t < group_tiles; ++t) page_wait_ns += wait_page(c_, c_.page + t);
+        for (int t = 0; t < group_tiles; ++t) {
+          const RingPosition r = ring_.plus(t, c_.pages);
+          page_wait_ns += wait_slot(c_, r.slot, r.parity, c_.page + t);
+        }
       }
       const int width = (int)page_columns(columns_, slice.chunk);
       const int part_columns = min(S::kSliceColumns, width - slice.part * S::kSliceColumns);
@@ -244,7 +248,20 @@ class MmaMatvec {
   const Instruction& in_;
   const int lane_, wb_, wt_;  // row group, and this warp's place among the row group's warps
   const __nv_bfloat16* input_;
-  int columns_;
+  int columns_, split_columns_;  // K, and K / in.splits
+  // Slot and round of page c_.page in the ring, moved on by release_pages: the slice loop divides by nothing that is
+  // not a compile-time constant (on an H100 the 64-row loop was bound by its integer instructions, Nsight Compute).
+  RingPosition ring_;
+
+  // The ring slot of the group's tile t (t < group_tiles).
+  __device__ unsigned slot(int t) const { return ring_.plus(t, c_.pages).slot; }
+
+  // The first K split boundary at or after `column` (past K when there is one split).
+  __device__ int first_boundary(int column) const {
+    if (in_.splits == 1) return columns_;
+    const int boundary = (column + split_columns_ - 1) / split_columns_ * split_columns_;
+    return boundary == 0 ? split_columns_ : boundary;
+  }
 
   // This thread's running argmax of the batch rows of n-tile j, column 2q + e (LM head).
   __device__ Best& best(int j, int e) const { return best_slot(j, e, threadIdx.x); }
@@ -301,9 +318,10 @@ class MmaMatvec {
       const int width = min(S::kSliceColumns, columns_ - column);
       const int first_row = wb_ * S::kGroupRows;  // a multiple of 8: its first chunk is not swizzled away
       const unsigned bytes = S::kGroupRows * width * 2;
+      constexpr ActivationLayout kLayout{R, S::kSliceColumns};  // c_.layout, known at compile time
       unsigned long long* bar = staged_barrier(issued);
       mbarrier_arrive_expect_tx(bar, bytes);
-      bulk_copy(buffer(issued % kStages) + first_row * width * 2, input_ + c_.layout.index(first_row, column, columns_),
+      bulk_copy(buffer(issued % kStages) + first_row * width * 2, input_ + kLayout.index(first_row, column, columns_),
                 bytes, bar);
     }
     ++issued;
@@ -392,22 +410,19 @@ class MmaMatvec {
 #pragma unroll
     for (int t = 0; t < S::kWarpTiles; ++t) {
       const int tile = wt_ + t * S::kTileWarps;
-      a_row[t] = smem_address(c_.smem + c_.pages_offset) + ((c_.page + tile) % c_.pages) * kPageBytes +
+      a_row[t] = smem_address(c_.smem + c_.pages_offset) + slot(tile) * kPageBytes +
                  page_row * kBlockColumns * 2;  // the row in block 0 (a_offset adds the block and chunk)
     }
     // Step ks reads logical chunk 2ks + hi of the slice: in block first_block + ks / 4 of the page (mk_common.cuh,
     // page_offset), at chunk ((2ks) & 7) ^ a_xor of the page row.
     const int first_block = s.part * S::kSliceColumns / kBlockColumns;
     auto a_offset = [&](int ks) { return (first_block + ks / 4) * kBlockBytes + (((2 * ks) & 7) ^ a_xor) * 16; };
-    // The first split boundary at or after this slice's first column (past K when there is one split).
     const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
-    const int split_columns = columns_ / in_.splits;
-    int boundary = in_.splits > 1 ? (column + split_columns - 1) / split_columns * split_columns : columns_;
-    if (boundary == 0) boundary = split_columns;
+    int boundary = first_boundary(column);
     if constexpr (S::kSplitSums) {
       if (column == boundary) {
-        end_split(acc, done, column == split_columns);
-        boundary += split_columns;
+        end_split(acc, done, column == split_columns_);
+        boundary += split_columns_;
       }
     }
     if (part_columns == S::kSliceColumns && (!S::kSplitSums || boundary >= column + S::kSliceColumns)) {
@@ -428,8 +443,8 @@ class MmaMatvec {
       if constexpr (S::kSplitSums) {
         const int k = column + 16 * ks;
         if (k == boundary) {
-          end_split(acc, done, k == split_columns);
-          boundary += split_columns;
+          end_split(acc, done, k == split_columns_);
+          boundary += split_columns_;
         }
       }
       step<false>(acc, b_row + ((2 * ks) ^ b_xor) * 16, part_columns * 2, a_row, a_offset(ks), group_tiles);
@@ -462,17 +477,17 @@ class MmaMatvec {
     for (int t = 0; t < S::kWarpTiles; ++t) {
       const int tile = wt_ + t * S::kTileWarps < group_tiles ? wt_ + t * S::kTileWarps : 0;
       b_desc[t] = sm90::sw128_kmajor_descriptor(smem_address(c_.smem + c_.pages_offset) +
-                                                ((c_.page + tile) % c_.pages) * kPageBytes +
+                                                slot(tile) * kPageBytes +
                                                 s.part * S::kSliceColumns / kBlockColumns * kBlockBytes);
     }
     // Step ks: block ks / 4 of the slice, 32 bytes further per step inside it (the descriptor counts 16 bytes).
-    auto b_step = [](int ks) { return (uint64_t)((ks / 4) * (kBlockBytes / 16) + (ks % 4) * 2); };
+    auto b_step = [](int ks) { return (uint32_t)((ks / 4) * (kBlockBytes / 16) + (ks % 4) * 2); };
     auto issue = [&](const uint32_t (&a)[S::kSlabs][4], int ks) {
 #pragma unroll
       for (int t = 0; t < S::kWarpTiles; ++t)
 #pragma unroll
         for (int sl = 0; sl < S::kSlabs; ++sl) {
-          sm90::wgmma_m64n16k16_rs(fragment(acc, t, sl), a[sl], b_desc[t] + b_step(ks), 1);
+          sm90::wgmma_m64n16k16_rs(fragment(acc, t, sl), a[sl], sm90::descriptor_plus(b_desc[t], b_step(ks)), 1);
         }
     };
     auto load = [&](uint32_t (&a)[S::kSlabs][4], int ks) {
@@ -482,13 +497,11 @@ class MmaMatvec {
       }
     };
     const int column = s.chunk * kPageColumns + s.part * S::kSliceColumns;
-    const int split_columns = columns_ / in_.splits;
-    int boundary = in_.splits > 1 ? (column + split_columns - 1) / split_columns * split_columns : columns_;
-    if (boundary == 0) boundary = split_columns;
+    int boundary = first_boundary(column);
     if constexpr (S::kSplitSums) {
       if (column == boundary) {  // the accumulators are settled: the slice before ended with a wait
-        end_split(acc, done, column == split_columns);
-        boundary += split_columns;
+        end_split(acc, done, column == split_columns_);
+        boundary += split_columns_;
       }
     }
     if (part_columns == S::kSliceColumns && (!S::kSplitSums || boundary >= column + S::kSliceColumns)) {
@@ -510,8 +523,8 @@ class MmaMatvec {
     for (int ks = 0; ks < part_columns / 16; ++ks) {
       if constexpr (S::kSplitSums) {
         if (column + 16 * ks == boundary) {
-          end_split(acc, done, column + 16 * ks == split_columns);
-          boundary += split_columns;
+          end_split(acc, done, column + 16 * ks == split_columns_);
+          boundary += split_columns_;
         }
       }
       uint32_t a[S::kSlabs][4];
@@ -539,7 +552,7 @@ class MmaMatvec {
     const int page_row = a_page_row(i + (matrix & 1) * 8);
     const int a_xor = (matrix >> 1) ^ (page_row & 7);
     const int tile = wt_ < group_tiles ? wt_ : 0;
-    const uint32_t a_row = smem_address(c_.smem + c_.pages_offset) + ((c_.page + tile) % c_.pages) * kPageBytes +
+    const uint32_t a_row = smem_address(c_.smem + c_.pages_offset) + slot(tile) * kPageBytes +
                            page_row * kBlockColumns * 2 + s.part * kBlockBytes;
     const uint64_t b_desc =
         sm90::sw128_kmajor_descriptor(smem_address(buffer(index)) + wb_ * S::kGroupRows * kBlockColumns * 2);
@@ -549,7 +562,8 @@ class MmaMatvec {
     sm90::wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < S::kSteps; ++ks) {
-      sm90::wgmma_m64n128k16_rs(reinterpret_cast<float(&)[64]>(acc[0]), a[ks], b_desc + 2 * ks, 1);
+      sm90::wgmma_m64n128k16_rs(reinterpret_cast<float(&)[64]>(acc[0]), a[ks], sm90::descriptor_plus(b_desc, 2 * ks),
+                                1);
     }
     sm90::wgmma_commit();
     sm90::wgmma_wait<0>();
@@ -732,8 +746,9 @@ class MmaMatvec {
   // pages of tiles its warp does not compute, which it has waited for, so no arrival runs a round ahead).
   __device__ void release_pages(int group_tiles) {
     Header& h = header(c_.smem);
-    for (int t = 0; t < group_tiles; ++t) mbarrier_arrive(&h.empty[(c_.page + t) % c_.pages]);
+    for (int t = 0; t < group_tiles; ++t) mbarrier_arrive(&h.empty[slot(t)]);
     c_.page += group_tiles;
+    ring_ = ring_.plus(group_tiles, c_.pages);
   }
 
   // Epilogues of this warp's finished tiles of the group: for n-tile j, c0/c1 are page row 2g or 2g + 1
