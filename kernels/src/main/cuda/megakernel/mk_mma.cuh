@@ -167,15 +167,31 @@ class MmaMatvec {
     split_columns_ = columns_ / in.splits;
   }
 
+  // The 256-row LM head runs its own copy of the slice loop (kWideArgmax), which keeps 32 running argmaxes per
+  // thread in registers: in the loop every other instruction shares, those registers spilled and slowed GATE_UP's
+  // loop by 9% (H100, megakernel-trials.json).
   __device__ void run() {
-    unsigned long long page_wait_ns = 0, epilogue_ns = 0;
-    if (in_.op == kLmHead) {
-      if constexpr (S::kWide) {
-        for (int i = lane_; i < S::kGroupRows; i += 32) wide_best(threadIdx.x >> 5, i) = Best{-INFINITY, 0x7fffffff};
-      } else {
-#pragma unroll
-        for (int j = 0; j < S::kNTiles; ++j) best(j, 0) = best(j, 1) = Best{-INFINITY, 0x7fffffff};
+    if constexpr (S::kWide) {
+      if (in_.op == kLmHead) {
+        run_slices<true>();
+        return;
       }
+    }
+    run_slices<false>();
+  }
+
+ private:
+  template <bool kWideArgmax>
+  __device__ void run_slices() {
+    unsigned long long page_wait_ns = 0, epilogue_ns = 0;
+    // kWideArgmax: this thread's running argmax of its 32 batch rows (n-tile j, column 2q + e) over the groups.
+    Best wide_best_of[kWideArgmax ? S::kNTiles : 1][2];
+    if constexpr (kWideArgmax) {
+#pragma unroll
+      for (int j = 0; j < S::kNTiles; ++j) wide_best_of[j][0] = wide_best_of[j][1] = Best{-INFINITY, 0x7fffffff};
+    } else if (!S::kWide && in_.op == kLmHead) {
+#pragma unroll
+      for (int j = 0; j < S::kNTiles; ++j) best(j, 0) = best(j, 1) = Best{-INFINITY, 0x7fffffff};
     }
     float acc[S::kWarpTiles][S::kNTiles][4];
     float done[S::kWarpTiles][S::kNTiles][4];  // the finished splits' sum (kSplitSums only)
@@ -219,8 +235,8 @@ class MmaMatvec {
         }
         if constexpr (S::kWgmma) {
           finish_group_wgmma(acc, slice.group, group_tiles);
-        } else if (S::kWide && in_.op == kLmHead) {
-          finish_lm_head_wide(acc, slice.group, group_tiles);
+        } else if constexpr (kWideArgmax) {
+          finish_lm_head_wide(acc, slice.group, group_tiles, wide_best_of);
         } else if (S::kWide && group_tiles < S::kTiles && in_.op != kGateUp) {
           finish_short_group_wide(acc, slice.group, group_tiles);
         } else {
@@ -240,10 +256,13 @@ class MmaMatvec {
       c_.timing[kEpilogueNs] = epilogue_ns;
     }
     record_time(c_, kTimeComputed);
-    if (in_.op == kLmHead) publish_argmax();
+    if constexpr (kWideArgmax) {
+      publish_argmax_wide(wide_best_of);
+    } else if constexpr (!S::kWide) {
+      if (in_.op == kLmHead) publish_argmax();
+    }
   }
 
- private:
   Context& c_;
   const Instruction& in_;
   const int lane_, wb_, wt_;  // row group, and this warp's place among the row group's warps
@@ -572,16 +591,17 @@ class MmaMatvec {
     pin(acc);
   }
 
-  // LM head at 256 rows: 16 n-tiles x 2 columns are too many running argmaxes to keep per thread, so each group's
-  // are met at once: the 8 lanes of a column (one per g) meet, and lane q keeps the warp's best of that batch row
-  // in shared memory (wide_best), which publish_argmax_wide meets over the warpgroup's 4 tile warps.
+  // LM head at 256 rows: each thread keeps a running argmax of its 32 batch rows (16 n-tiles x 2 columns) in
+  // registers over the instruction's groups; at the end the 8 lanes of a column (one per g) meet, and lane q puts the
+  // warp's best of that batch row in shared memory (wide_best), which publish_argmax_wide meets over the
+  // warpgroup's 4 tile warps.
   __device__ Best& wide_best(int warp, int row) const {
     static_assert(sizeof(Best) * kConsumerWarps * 128 <= kScratchBytes, "one best per warp and row group row");
     return reinterpret_cast<Best*>(scratch(c_.smem))[warp * 128 + row];
   }
 
-  __device__ void finish_lm_head_wide(const float (&acc)[S::kWarpTiles][S::kNTiles][4], int group,
-                                      int group_tiles) const {
+  __device__ void finish_lm_head_wide(const float (&acc)[S::kWarpTiles][S::kNTiles][4], int group, int group_tiles,
+                                      Best (&mine)[S::kNTiles][2]) const {
     const int count = c_.step->count;
     const int g = lane_ >> 2, q = lane_ & 3;
     const bool swapped = g >= 4;  // c0 holds the pair's odd row
@@ -591,21 +611,10 @@ class MmaMatvec {
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
         const int b = j * 8 + 2 * q + e;  // in the row group
-        Best mine{-INFINITY, 0x7fffffff};
         if (wt_ < group_tiles && wb_ * S::kGroupRows + b < count) {
           const float first = acc[0][j][e], second = acc[0][j][2 + e];
           epilogue_pair(c_, in_, wb_ * S::kGroupRows + b, row, swapped ? second : first, swapped ? first : second,
-                        mine);
-        }
-#pragma unroll
-        for (int o = 4; o <= 16; o <<= 1) {
-          const float value = __shfl_xor_sync(0xffffffffu, mine.value, o);
-          const int index = __shfl_xor_sync(0xffffffffu, mine.index, o);
-          keep_better(mine, value, index);
-        }
-        if (g == 0) {
-          Best& kept = wide_best(threadIdx.x >> 5, b);
-          keep_better(kept, mine.value, mine.index);
+                        mine[j][e]);
         }
       }
     }
@@ -648,8 +657,22 @@ class MmaMatvec {
     }
   }
 
-  __device__ void publish_argmax_wide() {
+  __device__ void publish_argmax_wide(Best (&mine)[S::kNTiles][2]) {
     const Model& m = *c_.m;
+    const int g = lane_ >> 2, q = lane_ & 3;
+#pragma unroll
+    for (int j = 0; j < S::kNTiles; ++j) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+#pragma unroll
+        for (int o = 4; o <= 16; o <<= 1) {
+          const float value = __shfl_xor_sync(0xffffffffu, mine[j][e].value, o);
+          const int index = __shfl_xor_sync(0xffffffffu, mine[j][e].index, o);
+          keep_better(mine[j][e], value, index);
+        }
+        if (g == 0) wide_best(threadIdx.x >> 5, j * 8 + 2 * q + e) = mine[j][e];
+      }
+    }
     consumer_sync();
     for (int b = threadIdx.x; b < R; b += kConsumerThreads) {
       const int group = b / S::kGroupRows;
@@ -818,11 +841,9 @@ class MmaMatvec {
   // order-free), then one thread per row meets the row group's tile warps and stores this block's argmax of the
   // row; then the last block picks the tokens. mma.sync: row 2q + e of n-tile j is slot (j, e) of the 8 lanes of
   // one q, met in lane q. wgmma: row 16s + 8h + g of a row group is slot (s, h) of the 4 lanes of one g, met in
-  // lane 4g.
+  // lane 4g. (256 rows: publish_argmax_wide.)
   __device__ void publish_argmax() {
-    if constexpr (S::kWide) {
-      publish_argmax_wide();
-    } else if constexpr (S::kWgmma) {
+    if constexpr (S::kWgmma) {
       publish_argmax_of<S::kSlabs, 1, 2>([](int rest) { return RowSlot{rest / 16, rest % 16 / 8, 4 * (rest % 8)}; });
     } else {
       publish_argmax_of<S::kNTiles, 4, 16>([](int rest) { return RowSlot{rest / 8, rest % 2, rest % 8 / 2}; });
