@@ -248,16 +248,31 @@ struct QkvDestination {
   bool rotate;          // a query or key head
 };
 
-__device__ __forceinline__ QkvDestination qkv_destination(const Model& m, const Step& step, int layer, int b,
-                                                          int row) {
-  const int D = (int)m.head_dim, G = (int)(m.heads / m.kv_heads);
+// What a tiled row's destination takes from the row alone (the divisions by run-time head sizes), so that an
+// epilogue storing one row for many batch rows works it out once: a query head, or KV group g's key or value head.
+struct QkvRow {
+  enum Kind : int { kQuery, kKey, kValue } kind;
+  int head;  // the query head, or the KV group
+  int rr;    // the row within the head
+};
+
+__device__ __forceinline__ QkvRow qkv_row(const Model& m, int row) {
+  const int D = (int)m.head_dim, G = (int)m.heads / (int)m.kv_heads;
   const int group_rows = (G + 2) * D;
   const int g = row / group_rows, o = row % group_rows, hh = o / D, rr = o % D;
-  if (hh < G) return {m.query + (size_t)b * m.heads * D + (size_t)(g * G + hh) * D, rr, true};
+  if (hh < G) return {QkvRow::kQuery, g * G + hh, rr};
+  return {hh == G ? QkvRow::kKey : QkvRow::kValue, g, rr};
+}
+
+__device__ __forceinline__ QkvDestination qkv_destination(const Model& m, const Step& step, int layer, int b,
+                                                          const QkvRow& r) {
+  const int D = (int)m.head_dim;
+  if (r.kind == QkvRow::kQuery) return {m.query + ((size_t)b * m.heads + r.head) * D, r.rr, true};
   const size_t cache =
-      (size_t)step.slots[b] * (m.slot_stride_bytes / 2) + (size_t)step.positions[b] * m.kv_heads * D + g * D;
+      (size_t)step.slots[b] * (m.slot_stride_bytes / 2) + (size_t)step.positions[b] * m.kv_heads * D + r.head * D;
   const Layer& l = m.layer[layer];
-  return hh == G ? QkvDestination{l.k_cache + cache, rr, true} : QkvDestination{l.v_cache + cache, rr, false};
+  return r.kind == QkvRow::kKey ? QkvDestination{l.k_cache + cache, r.rr, true}
+                                : QkvDestination{l.v_cache + cache, r.rr, false};
 }
 
 // The flagged word of the residual element that an O_PROJ or DOWN value (batch row b, hidden row `row`) adds to:
@@ -304,7 +319,7 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
   switch (in.op) {
     case kQkv: {
       if (!valid) return;
-      const QkvDestination d = qkv_destination(m, *c.step, in.layer, b, row);
+      const QkvDestination d = qkv_destination(m, *c.step, in.layer, b, qkv_row(m, row));
       if (!d.rotate) {
         d.head[d.rr] = __float2bfloat16_rn(v);
         return;

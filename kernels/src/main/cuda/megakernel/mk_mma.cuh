@@ -105,13 +105,14 @@ struct Slice {
 };
 
 // One thread's epilogue of weight rows `row` (even) and row + 1 for batch row b (< the step's count),
-// as mk_matvec.cuh's epilogue does it for one row (GATE_UP: finish_gate_up).
-__device__ __forceinline__ void epilogue_pair(const Context& c, const Instruction& in, int b, int row, float v0,
-                                              float v1, Best& best) {
+// as mk_matvec.cuh's epilogue does it for one row (GATE_UP: finish_gate_up). QKV: `qkv` is qkv_row(row), which
+// the caller works out once for all the batch rows it stores of that row.
+__device__ __forceinline__ void epilogue_pair(const Context& c, const Instruction& in, int b, int row,
+                                              const QkvRow& qkv, float v0, float v1, Best& best) {
   const Model& m = *c.m;
   switch (in.op) {
     case kQkv: {
-      const QkvDestination d = qkv_destination(m, *c.step, in.layer, b, row);
+      const QkvDestination d = qkv_destination(m, *c.step, in.layer, b, qkv);
       if (!d.rotate) {
         *reinterpret_cast<__nv_bfloat162*>(d.head + d.rr) = __floats2bfloat162_rn(v0, v1);
         return;
@@ -274,6 +275,9 @@ class MmaMatvec {
 
   // The ring slot of the group's tile t (t < group_tiles).
   __device__ unsigned slot(int t) const { return ring_.plus(t, c_.pages).slot; }
+
+  // QKV: what a tiled row's destination takes from the row alone (the other opcodes do not read it).
+  __device__ QkvRow qkv_of(int row) const { return in_.op == kQkv ? qkv_row(*c_.m, row) : QkvRow{}; }
 
   // The first K split boundary at or after `column` (past K when there is one split).
   __device__ int first_boundary(int column) const {
@@ -613,8 +617,8 @@ class MmaMatvec {
         const int b = j * 8 + 2 * q + e;  // in the row group
         if (wt_ < group_tiles && wb_ * S::kGroupRows + b < count) {
           const float first = acc[0][j][e], second = acc[0][j][2 + e];
-          epilogue_pair(c_, in_, wb_ * S::kGroupRows + b, row, swapped ? second : first, swapped ? first : second,
-                        mine[j][e]);
+          epilogue_pair(c_, in_, wb_ * S::kGroupRows + b, row, QkvRow{}, swapped ? second : first,
+                        swapped ? first : second, mine[j][e]);
         }
       }
     }
@@ -641,6 +645,7 @@ class MmaMatvec {
       }
       group_sync();
       const int row = (in_.first_tile + group * S::kTiles + t) * kTileRows + 2 * g;
+      const QkvRow qkv = qkv_of(row);
 #pragma unroll
       for (int jj = 0; jj < kShare; ++jj) {
         const int j = wt_ * kShare + jj;
@@ -650,7 +655,7 @@ class MmaMatvec {
           if (b >= count) continue;
           const float first = passed[(j * 4 + e) * 32 + lane_], second = passed[(j * 4 + 2 + e) * 32 + lane_];
           // best(0, 0): epilogue_pair keeps argmaxes for the LM head only, which never comes here.
-          epilogue_pair(c_, in_, b, row, swapped ? second : first, swapped ? first : second, best(0, 0));
+          epilogue_pair(c_, in_, b, row, qkv, swapped ? second : first, swapped ? first : second, best(0, 0));
         }
       }
       group_sync();  // every warp has read this tile before the next one is passed
@@ -715,15 +720,17 @@ class MmaMatvec {
       if (tile >= group_tiles) continue;
       const int tile_row = (in_.first_tile + group * S::kTiles + tile) * kTileRows + 2 * q;
 #pragma unroll
-      for (int sl = 0; sl < S::kSlabs; ++sl) {
-        const float (&d)[8] = fragment(acc, t, sl);
+      for (int i = 0; i < 2; ++i) {
+        const int row = tile_row + 8 * i;
+        const QkvRow qkv = qkv_of(row);
 #pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          const int b = wb_ * S::kGroupRows + 16 * sl + 8 * half + g;
-          if (b >= count) continue;
+        for (int sl = 0; sl < S::kSlabs; ++sl) {
+          const float (&d)[8] = fragment(acc, t, sl);
 #pragma unroll
-          for (int i = 0; i < 2; ++i) {
-            epilogue_pair(c_, in_, b, tile_row + 8 * i, d[4 * i + 2 * half], d[4 * i + 2 * half + 1], best(sl, half));
+          for (int half = 0; half < 2; ++half) {
+            const int b = wb_ * S::kGroupRows + 16 * sl + 8 * half + g;
+            if (b >= count) continue;
+            epilogue_pair(c_, in_, b, row, qkv, d[4 * i + 2 * half], d[4 * i + 2 * half + 1], best(sl, half));
           }
         }
       }
@@ -789,6 +796,7 @@ class MmaMatvec {
       const int tile = wt_ + t * S::kTileWarps;
       if (tile >= group_tiles) continue;
       const int row = (in_.first_tile + group * S::kTiles + tile) * kTileRows + 2 * g;
+      const QkvRow qkv = qkv_of(row);
 #pragma unroll
       for (int j = 0; j < S::kNTiles; ++j) {
 #pragma unroll
@@ -796,7 +804,7 @@ class MmaMatvec {
           const int b = wb_ * S::kGroupRows + j * 8 + 2 * q + e;
           if (b >= count) continue;
           const float first = acc[t][j][e], second = acc[t][j][2 + e];
-          epilogue_pair(c_, in_, b, row, swapped ? second : first, swapped ? first : second, best(j, e));
+          epilogue_pair(c_, in_, b, row, qkv, swapped ? second : first, swapped ? first : second, best(j, e));
         }
       }
     }
