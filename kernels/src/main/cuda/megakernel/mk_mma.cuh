@@ -269,8 +269,9 @@ class MmaMatvec {
   const int lane_, wb_, wt_;  // row group, and this warp's place among the row group's warps
   const __nv_bfloat16* input_;
   int columns_, split_columns_;  // K, and K / in.splits
-  // Slot and round of page c_.page in the ring, moved on by release_pages: the slice loop divides by nothing that is
-  // not a compile-time constant (on an H100 the 64-row loop was bound by its integer instructions, Nsight Compute).
+  // Slot and round of page c_.page in the ring, moved on by release_pages, so that the slice loop divides by a
+  // run-time value only for an instruction with K splits (first_boundary): on an H100 the 64-row loop was bound by
+  // its integer instructions (Nsight Compute).
   RingPosition ring_;
 
   // The ring slot of the group's tile t (t < group_tiles).
@@ -758,16 +759,12 @@ class MmaMatvec {
           }
       }
     __syncwarp();
-    const Model& m = *c_.m;
     const int count = c_.step->count;
     for (int r = lane_; r < kRows; r += 32) {
       const int rg = r & 7, half = (r >> 3) & 1, sl = (r >> 4) % S::kSlabs, t = (r >> 4) / S::kSlabs;
       const int tile = wt_ + t * S::kTileWarps;
       const int b = wb_ * S::kGroupRows + 16 * sl + 8 * half + rg;
-      if (tile >= group_tiles || b >= count) continue;
-      const int column = (in_.first_tile + group * S::kTiles + tile) * (kTileRows / 2);
-      *reinterpret_cast<uint4*>(m.mlp + c_.layout.index(b, column, (int)m.intermediate)) =
-          *reinterpret_cast<const uint4*>(staged + r * 8);
+      if (tile < group_tiles && b < count) store_mlp_chunk(group, tile, b, staged + r * 8);
     }
     __syncwarp();  // every lane has stored its chunks before the next group's epilogue refills them
   }
@@ -831,18 +828,22 @@ class MmaMatvec {
           staged[(((t * S::kNTiles + j) * 2 + e) * 4 + q) * 8 + g] = __float2bfloat16_rn(silu(gate) * up);
         }
     __syncwarp();
-    const Model& m = *c_.m;
     const int count = c_.step->count;
     for (int i = lane_; i < kChunks; i += 32) {
       const int chunk_q = i & 3, e = (i >> 2) & 1, j = (i >> 3) % S::kNTiles, t = (i >> 3) / S::kNTiles;
       const int tile = wt_ + t * S::kTileWarps;
       const int b = wb_ * S::kGroupRows + j * 8 + 2 * chunk_q + e;
-      if (tile >= group_tiles || b >= count) continue;
-      const int column = (in_.first_tile + group * S::kTiles + tile) * (kTileRows / 2);
-      *reinterpret_cast<uint4*>(m.mlp + c_.layout.index(b, column, (int)m.intermediate)) =
-          *reinterpret_cast<const uint4*>(staged + i * 8);
+      if (tile < group_tiles && b < count) store_mlp_chunk(group, tile, b, staged + i * 8);
     }
     __syncwarp();  // every lane has stored its chunks before the next group's epilogue refills them
+  }
+
+  // One staged 16-byte chunk of h = silu(gate) * up: the group's tile `tile` gives 8 mlp columns of batch row b.
+  __device__ void store_mlp_chunk(int group, int tile, int b, const __nv_bfloat16* chunk) const {
+    const Model& m = *c_.m;
+    const int column = (in_.first_tile + group * S::kTiles + tile) * (kTileRows / 2);
+    *reinterpret_cast<uint4*>(m.mlp + c_.layout.index(b, column, (int)m.intermediate)) =
+        *reinterpret_cast<const uint4*>(chunk);
   }
 
   // LM head: the lanes that hold a batch row's slot meet (shuffles over lane bits kFrom..kTo; keep_better is
