@@ -19,7 +19,9 @@ import java.util.Map;
  *       the wait for words the counter ran ahead of);
  *   <li>page wait: waiting for weight pages to land;
  *   <li>compute: staged to computed less the page waits and epilogues (attention: all of its time);
- *   <li>store: the epilogues plus computed to end (fence, barrier, signal, LM-head argmax publish).
+ *   <li>epilogue: thread 0's own epilogues (its stores of the results);
+ *   <li>barrier and signal: computed to end: the consumer barrier (waiting for the block's slowest warp), the
+ *       fence and the counter's add, and the LM head's argmax publish.
  * </ul>
  * The loader's ring-full time is reported beside them: it overlaps the consumers' time of earlier instructions.
  */
@@ -35,14 +37,20 @@ public final class InstructionTimings {
    * {@code ringFullMicros}: the loader's wait for a free page before this instruction's weights.
    */
   public record Totals(long instructions, double waitMicros, double stageMicros, double pageWaitMicros,
-      double computeMicros, double storeMicros, double ringFullMicros) {
+      double computeMicros, double epilogueMicros, double signalMicros, double ringFullMicros) {
+    /** The epilogues, the barrier and the signal. */
+    public double storeMicros() {
+      return epilogueMicros + signalMicros;
+    }
+
     /** Everything after the dependency wait. */
     public double workMicros() {
-      return stageMicros + pageWaitMicros + computeMicros + storeMicros;
+      return stageMicros + pageWaitMicros + computeMicros + storeMicros();
     }
   }
 
-  private final Map<Opcode, long[]> totals = new EnumMap<>(Opcode.class); // count, 5 phases, ring full (ns)
+  // count, 6 phases, ring full (ns)
+  private final Map<Opcode, long[]> totals = new EnumMap<>(Opcode.class);
   private long steps;
   private double stepMicros;
 
@@ -58,14 +66,15 @@ public final class InstructionTimings {
         for (int k = 0; k < WORDS; k++) {
           w[k] = raw.getLong(at + 8 * k);
         }
-        long[] t = totals.computeIfAbsent(stream.get(i).op(), k -> new long[7]);
+        long[] t = totals.computeIfAbsent(stream.get(i).op(), k -> new long[8]);
         t[0]++;
         t[1] += w[READY] - w[START];
         t[2] += w[STAGED] - w[READY];
         t[3] += w[PAGE_WAIT];
         t[4] += w[COMPUTED] - w[STAGED] - w[PAGE_WAIT] - w[EPILOGUE];
-        t[5] += w[EPILOGUE] + w[END] - w[COMPUTED];
-        t[6] += w[RING_FULL];
+        t[5] += w[EPILOGUE];
+        t[6] += w[END] - w[COMPUTED];
+        t[7] += w[RING_FULL];
         first = Math.min(first, w[START]);
         last = Math.max(last, w[END]);
       }
@@ -77,7 +86,7 @@ public final class InstructionTimings {
   public Map<Opcode, Totals> perOpcode() {
     Map<Opcode, Totals> out = new EnumMap<>(Opcode.class);
     totals.forEach((op, t) -> out.put(op, new Totals(t[0], t[1] / 1e3, t[2] / 1e3, t[3] / 1e3, t[4] / 1e3,
-        t[5] / 1e3, t[6] / 1e3)));
+        t[5] / 1e3, t[6] / 1e3, t[7] / 1e3)));
     return out;
   }
 
@@ -96,12 +105,13 @@ public final class InstructionTimings {
   @Override
   public String toString() {
     StringBuilder s = new StringBuilder(String.format("%-10s %12s   %s%n", "opcode", "instructions",
-        "us per instruction: dependency wait / staging / page wait / compute / store | loader: ring full"));
+        "us per instruction: dependency wait / staging / page wait / compute / epilogue / barrier + signal"
+            + " | loader: ring full"));
     perOpcode().forEach((op, t) -> {
       double n = t.instructions();
-      s.append(String.format("%-10s %12d   %8.2f %8.2f %8.2f %8.2f %8.2f | %8.2f%n", op, t.instructions(),
+      s.append(String.format("%-10s %12d   %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f | %8.2f%n", op, t.instructions(),
           t.waitMicros() / n, t.stageMicros() / n, t.pageWaitMicros() / n, t.computeMicros() / n,
-          t.storeMicros() / n, t.ringFullMicros() / n));
+          t.epilogueMicros() / n, t.signalMicros() / n, t.ringFullMicros() / n));
     });
     s.append(String.format("in-kernel step span: %.1f us over %d steps%n", steps == 0 ? 0 : stepMicros / steps,
         steps));

@@ -190,7 +190,8 @@ public final class MegakernelBenchmark {
         n.put("staging_us", t.stageMicros() / t.instructions());
         n.put("page_wait_us", t.pageWaitMicros() / t.instructions());
         n.put("compute_us", t.computeMicros() / t.instructions());
-        n.put("store_us", t.storeMicros() / t.instructions());
+        n.put("epilogue_us", t.epilogueMicros() / t.instructions());
+        n.put("barrier_signal_us", t.signalMicros() / t.instructions());
         n.put("ring_full_us", t.ringFullMicros() / t.instructions());
       }
       log("breakdown at batch %d:%n%s", batch, timings);

@@ -79,21 +79,22 @@ final class MegakernelReport {
     md.append(String.format(Locale.ROOT, "%nWhere a batch-%s step goes (in-kernel %%globaltimer stamps of "
         + "consumer thread 0, %d steps, %.1f µs/step with timing on), µs per instruction: waiting on dependency "
         + "counters, staging inputs (RMSNorm, activations; at 1 row it includes waiting for residual words the "
-        + "counter ran ahead of), waiting for weight pages, computing, and epilogues "
-        + "with the store and signal; beside them, how long the loader warp waited for a free ring page before "
+        + "counter ran ahead of), waiting for weight pages, computing, thread 0's epilogues (its stores), and the "
+        + "barrier and signal (waiting for the block's slowest warp, the fence and the counter's add); beside them, how long the loader warp waited for a free ring page before "
         + "copying the instruction's weights (the ring held pages not yet taken: the block fetched nothing new)."
         + "%n%n", batch, b.path("steps").asLong(),
         b.path("us_per_step_with_timing").asDouble()));
-    md.append("| opcode | per step | dependency wait | staging | page wait | compute | store + signal | ring full |\n"
-        + "|---|---|---|---|---|---|---|---|\n");
+    md.append("| opcode | per step | dependency wait | staging | page wait | compute | epilogue | barrier + signal | ring full |\n"
+        + "|---|---|---|---|---|---|---|---|---|\n");
     for (Iterator<Map.Entry<String, JsonNode>> it = b.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (e.getValue().isObject()) {
         JsonNode n = e.getValue();
-        md.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n", e.getKey(),
-            n.path("instructions_per_step").asDouble(), n.path("dependency_wait_us").asDouble(),
+        md.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+            e.getKey(), n.path("instructions_per_step").asDouble(), n.path("dependency_wait_us").asDouble(),
             n.path("staging_us").asDouble(), n.path("page_wait_us").asDouble(), n.path("compute_us").asDouble(),
-            n.path("store_us").asDouble(), n.path("ring_full_us").asDouble()));
+            n.path("epilogue_us").asDouble(), n.path("barrier_signal_us").asDouble(),
+            n.path("ring_full_us").asDouble()));
       }
     }
   }

@@ -33,13 +33,16 @@ class InstructionTimingsTest {
     assertEquals(1.0 + 1.0, q.stageMicros(), 1e-9);
     assertEquals(3.0 + 1.0, q.pageWaitMicros(), 1e-9);
     assertEquals((7.0 - 3.0 - 1.0) + (5.0 - 1.0 - 2.0), q.computeMicros(), 1e-9);
+    assertEquals(1.0 + 2.0, q.epilogueMicros(), 1e-9);
+    assertEquals(1.0 + 0.5, q.signalMicros(), 1e-9);
     assertEquals((1.0 + 1.0) + (2.0 + 0.5), q.storeMicros(), 1e-9);
     assertEquals(9.0 + 6.5, q.workMicros(), 1e-9);
     assertEquals(4.0 + 0.5, q.ringFullMicros(), 1e-9);
     InstructionTimings.Totals a = timings.perOpcode().get(Opcode.ATTENTION);
     assertEquals(2.0, a.waitMicros(), 1e-9);
     assertEquals(5.0, a.computeMicros(), 1e-9);
-    assertEquals(0.5, a.storeMicros(), 1e-9);
+    assertEquals(0.0, a.epilogueMicros(), 1e-9);
+    assertEquals(0.5, a.signalMicros(), 1e-9);
     assertEquals(0.0, a.ringFullMicros(), 1e-9);
     assertTrue(timings.toString().contains("in-kernel step span: 17.1 us over 1 steps"), timings.toString());
   }

@@ -29,11 +29,12 @@ class MegakernelReportTest {
       ObjectNode b = r.putObject("breakdown_batch" + batch);
       b.put("steps", 50).put("us_per_step_with_timing", 1700.0 + batch);
       b.putObject("QKV").put("instructions_per_step", 2112).put("dependency_wait_us", 1.25)
-          .put("staging_us", 2.0 * batch).put("page_wait_us", 0.3).put("compute_us", 3.0).put("store_us", 2.0);
+          .put("staging_us", 2.0 * batch).put("page_wait_us", 0.3).put("compute_us", 3.0).put("epilogue_us", 1.5)
+          .put("barrier_signal_us", 0.5);
     }
     String md = MegakernelReport.markdown(r);
     assertTrue(md.contains("Where a batch-1 step goes") && md.contains("1701.0 µs/step"), md);
-    assertTrue(md.contains("Where a batch-8 step goes") && md.contains("| QKV | 2112 | 1.25 | 16.00 | 0.30 |"), md);
+    assertTrue(md.contains("Where a batch-8 step goes") && md.contains("| QKV | 2112 | 1.25 | 16.00 | 0.30 | 3.00 | 1.50 | 0.50 |"), md);
   }
 
   @Test
