@@ -104,52 +104,67 @@ struct Slice {
   int group, chunk, part;
 };
 
+// The opcode of a matvec epilogue as a type: a finished group's unrolled loops (up to 32 pairs per thread) are
+// compiled once per opcode (with_epilogue_op) with that opcode's store alone. With the switch inside each pair, the
+// 256-row kernel's epilogue was ~10,000 instructions and its warps stalled mostly on instruction fetch (H100, Nsight
+// Compute: no_inst), 14-16 us per O_PROJ or DOWN instruction.
+template <int kOp>
+struct EpilogueOp {
+  static constexpr int value = kOp;
+};
+
+// Calls f(EpilogueOp<op>{}) for an opcode that stores pairs (QKV, O_PROJ, DOWN, LM_HEAD; GATE_UP has its own
+// epilogues). O_PROJ and DOWN store alike: as EpilogueOp<kOProj>.
+template <typename F>
+__device__ __forceinline__ void with_epilogue_op(int op, F&& f) {
+  switch (op) {
+    case kQkv: f(EpilogueOp<kQkv>{}); return;
+    case kOProj:
+    case kDown: f(EpilogueOp<kOProj>{}); return;
+    case kLmHead: f(EpilogueOp<kLmHead>{}); return;
+  }
+}
+
 // One thread's epilogue of weight rows `row` (even) and row + 1 for batch row b (< the step's count),
 // as mk_matvec.cuh's epilogue does it for one row (GATE_UP: finish_gate_up). QKV: `qkv` is qkv_row(row), which
 // the caller works out once for all the batch rows it stores of that row.
+template <int kOp>
 __device__ __forceinline__ void epilogue_pair(const Context& c, const Instruction& in, int b, int row,
                                               const QkvRow& qkv, float v0, float v1, Best& best) {
   const Model& m = *c.m;
-  switch (in.op) {
-    case kQkv: {
-      const QkvDestination d = qkv_destination(m, *c.step, in.layer, b, qkv);
-      if (!d.rotate) {
-        *reinterpret_cast<__nv_bfloat162*>(d.head + d.rr) = __floats2bfloat162_rn(v0, v1);
-        return;
-      }
-      // Rows 2i and 2i + 1 (even rr) hold dims i and i + D/2 of the head.
-      const int half = d.rr >> 1, D = (int)m.head_dim;
-      const size_t angle = (size_t)c.step->positions[b] * (D / 2) + half;
-      const float cs = __ldg(m.rope_cos + angle), sn = __ldg(m.rope_sin + angle);
-      d.head[half] = __float2bfloat16_rn(v0 * cs - v1 * sn);
-      d.head[half + D / 2] = __float2bfloat16_rn(v1 * cs + v0 * sn);
+  if constexpr (kOp == kQkv) {
+    const QkvDestination d = qkv_destination(m, *c.step, in.layer, b, qkv);
+    if (!d.rotate) {
+      *reinterpret_cast<__nv_bfloat162*>(d.head + d.rr) = __floats2bfloat162_rn(v0, v1);
       return;
     }
-    case kOProj:
-    case kDown: {
-      // This K piece's sums; the next NORM adds the pieces to the residual in order (mk_norm.cuh), so the
-      // result does not depend on which SM finished first.
-      const size_t at = ((size_t)in.piece * c.layout.rows + b) * m.hidden + row;
-      *reinterpret_cast<float2*>(m.residual_partial + at) = make_float2(v0, v1);
+    // Rows 2i and 2i + 1 (even rr) hold dims i and i + D/2 of the head.
+    const int half = d.rr >> 1, D = (int)m.head_dim;
+    const size_t angle = (size_t)c.step->positions[b] * (D / 2) + half;
+    const float cs = __ldg(m.rope_cos + angle), sn = __ldg(m.rope_sin + angle);
+    d.head[half] = __float2bfloat16_rn(v0 * cs - v1 * sn);
+    d.head[half + D / 2] = __float2bfloat16_rn(v1 * cs + v0 * sn);
+  } else if constexpr (kOp == kOProj) {  // and DOWN
+    // This K piece's sums; the next NORM adds the pieces to the residual in order (mk_norm.cuh), so the
+    // result does not depend on which SM finished first.
+    const size_t at = ((size_t)in.piece * c.layout.rows + b) * m.hidden + row;
+    *reinterpret_cast<float2*>(m.residual_partial + at) = make_float2(v0, v1);
+  } else {
+    static_assert(kOp == kLmHead, "an opcode that stores pairs");
+    float* logits = m.logits + (size_t)b * m.vocab;
+    if (row + 1 < m.vocab && (m.vocab & 1) == 0) {  // row is even: with an even vocab, an aligned pair
+      *reinterpret_cast<float2*>(logits + row) = make_float2(v0, v1);
+      keep_better(best, v0, row);
+      keep_better(best, v1, row + 1);
       return;
     }
-    case kLmHead: {
-      float* logits = m.logits + (size_t)b * m.vocab;
-      if (row + 1 < m.vocab && (m.vocab & 1) == 0) {  // row is even: with an even vocab, an aligned pair
-        *reinterpret_cast<float2*>(logits + row) = make_float2(v0, v1);
-        keep_better(best, v0, row);
-        keep_better(best, v1, row + 1);
-        return;
-      }
-      if (row < m.vocab) {
-        logits[row] = v0;
-        keep_better(best, v0, row);
-      }
-      if (row + 1 < m.vocab) {
-        logits[row + 1] = v1;
-        keep_better(best, v1, row + 1);
-      }
-      return;
+    if (row < m.vocab) {
+      logits[row] = v0;
+      keep_better(best, v0, row);
+    }
+    if (row + 1 < m.vocab) {
+      logits[row + 1] = v1;
+      keep_better(best, v1, row + 1);
     }
   }
 }
@@ -278,7 +293,11 @@ class MmaMatvec {
   __device__ unsigned slot(int t) const { return ring_.plus(t, c_.pages).slot; }
 
   // QKV: what a tiled row's destination takes from the row alone (the other opcodes do not read it).
-  __device__ QkvRow qkv_of(int row) const { return in_.op == kQkv ? qkv_row(*c_.m, row) : QkvRow{}; }
+  template <int kOp>
+  __device__ QkvRow qkv_of(int row) const {
+    if constexpr (kOp == kQkv) return qkv_row(*c_.m, row);
+    return QkvRow{};
+  }
 
   // The first K split boundary at or after `column` (past K when there is one split).
   __device__ int first_boundary(int column) const {
@@ -618,8 +637,8 @@ class MmaMatvec {
         const int b = j * 8 + 2 * q + e;  // in the row group
         if (wt_ < group_tiles && wb_ * S::kGroupRows + b < count) {
           const float first = acc[0][j][e], second = acc[0][j][2 + e];
-          epilogue_pair(c_, in_, wb_ * S::kGroupRows + b, row, QkvRow{}, swapped ? second : first,
-                        swapped ? first : second, mine[j][e]);
+          epilogue_pair<kLmHead>(c_, in_, wb_ * S::kGroupRows + b, row, QkvRow{}, swapped ? second : first,
+                                 swapped ? first : second, mine[j][e]);
         }
       }
     }
@@ -646,19 +665,24 @@ class MmaMatvec {
       }
       group_sync();
       const int row = (in_.first_tile + group * S::kTiles + t) * kTileRows + 2 * g;
-      const QkvRow qkv = qkv_of(row);
+      with_epilogue_op(in_.op, [&](auto op) {
+        constexpr int kOp = decltype(op)::value;
+        if constexpr (kOp != kLmHead) {  // the LM head never comes here (finish_lm_head_wide)
+          const QkvRow qkv = qkv_of<kOp>(row);
 #pragma unroll
-      for (int jj = 0; jj < kShare; ++jj) {
-        const int j = wt_ * kShare + jj;
+          for (int jj = 0; jj < kShare; ++jj) {
+            const int j = wt_ * kShare + jj;
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int b = wb_ * S::kGroupRows + j * 8 + 2 * q + e;
-          if (b >= count) continue;
-          const float first = passed[(j * 4 + e) * 32 + lane_], second = passed[(j * 4 + 2 + e) * 32 + lane_];
-          // best(0, 0): epilogue_pair keeps argmaxes for the LM head only, which never comes here.
-          epilogue_pair(c_, in_, b, row, qkv, swapped ? second : first, swapped ? first : second, best(0, 0));
+            for (int e = 0; e < 2; ++e) {
+              const int b = wb_ * S::kGroupRows + j * 8 + 2 * q + e;
+              if (b >= count) continue;
+              const float first = passed[(j * 4 + e) * 32 + lane_], second = passed[(j * 4 + 2 + e) * 32 + lane_];
+              epilogue_pair<kOp>(c_, in_, b, row, qkv, swapped ? second : first, swapped ? first : second,
+                                 best(0, 0));
+            }
+          }
         }
-      }
+      });
       group_sync();  // every warp has read this tile before the next one is passed
     }
   }
@@ -715,27 +739,31 @@ class MmaMatvec {
     }
     const int count = c_.step->count;
     const int g = lane_ >> 2, q = lane_ & 3;
+    with_epilogue_op(in_.op, [&](auto op) {
+      constexpr int kOp = decltype(op)::value;
 #pragma unroll
-    for (int t = 0; t < S::kWarpTiles; ++t) {
-      const int tile = wt_ + t * S::kTileWarps;
-      if (tile >= group_tiles) continue;
-      const int tile_row = (in_.first_tile + group * S::kTiles + tile) * kTileRows + 2 * q;
+      for (int t = 0; t < S::kWarpTiles; ++t) {
+        const int tile = wt_ + t * S::kTileWarps;
+        if (tile >= group_tiles) continue;
+        const int tile_row = (in_.first_tile + group * S::kTiles + tile) * kTileRows + 2 * q;
 #pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const int row = tile_row + 8 * i;
-        const QkvRow qkv = qkv_of(row);
+        for (int i = 0; i < 2; ++i) {
+          const int row = tile_row + 8 * i;
+          const QkvRow qkv = qkv_of<kOp>(row);
 #pragma unroll
-        for (int sl = 0; sl < S::kSlabs; ++sl) {
-          const float (&d)[8] = fragment(acc, t, sl);
+          for (int sl = 0; sl < S::kSlabs; ++sl) {
+            const float (&d)[8] = fragment(acc, t, sl);
 #pragma unroll
-          for (int half = 0; half < 2; ++half) {
-            const int b = wb_ * S::kGroupRows + 16 * sl + 8 * half + g;
-            if (b >= count) continue;
-            epilogue_pair(c_, in_, b, row, qkv, d[4 * i + 2 * half], d[4 * i + 2 * half + 1], best(sl, half));
+            for (int half = 0; half < 2; ++half) {
+              const int b = wb_ * S::kGroupRows + 16 * sl + 8 * half + g;
+              if (b >= count) continue;
+              epilogue_pair<kOp>(c_, in_, b, row, qkv, d[4 * i + 2 * half], d[4 * i + 2 * half + 1],
+                                 best(sl, half));
+            }
           }
         }
       }
-    }
+    });
   }
 
   // GATE_UP after wgmma: a tile's 8 mlp columns 4i + (l%4) of one batch row are held by the 4 lanes of one l/4,
@@ -788,23 +816,29 @@ class MmaMatvec {
     const int count = c_.step->count;
     const int g = lane_ >> 2, q = lane_ & 3;
     const bool swapped = g >= 4;  // c0 holds the pair's odd row
+    with_epilogue_op(in_.op, [&](auto op) {
+      constexpr int kOp = decltype(op)::value;
+      if constexpr (!(S::kWide && kOp == kLmHead)) {  // the 256-row LM head: finish_lm_head_wide
 #pragma unroll
-    for (int t = 0; t < S::kWarpTiles; ++t) {
-      const int tile = wt_ + t * S::kTileWarps;
-      if (tile >= group_tiles) continue;
-      const int row = (in_.first_tile + group * S::kTiles + tile) * kTileRows + 2 * g;
-      const QkvRow qkv = qkv_of(row);
+        for (int t = 0; t < S::kWarpTiles; ++t) {
+          const int tile = wt_ + t * S::kTileWarps;
+          if (tile >= group_tiles) continue;
+          const int row = (in_.first_tile + group * S::kTiles + tile) * kTileRows + 2 * g;
+          const QkvRow qkv = qkv_of<kOp>(row);
 #pragma unroll
-      for (int j = 0; j < S::kNTiles; ++j) {
+          for (int j = 0; j < S::kNTiles; ++j) {
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int b = wb_ * S::kGroupRows + j * 8 + 2 * q + e;
-          if (b >= count) continue;
-          const float first = acc[t][j][e], second = acc[t][j][2 + e];
-          epilogue_pair(c_, in_, b, row, qkv, swapped ? second : first, swapped ? first : second, best(j, e));
+            for (int e = 0; e < 2; ++e) {
+              const int b = wb_ * S::kGroupRows + j * 8 + 2 * q + e;
+              if (b >= count) continue;
+              const float first = acc[t][j][e], second = acc[t][j][2 + e];
+              epilogue_pair<kOp>(c_, in_, b, row, qkv, swapped ? second : first, swapped ? first : second,
+                                 best(j, e));
+            }
+          }
         }
       }
-    }
+    });
   }
 
   // GATE_UP's epilogue, h = silu(gate) * up: a tile's 8 mlp columns of one batch row are one 16-byte chunk
