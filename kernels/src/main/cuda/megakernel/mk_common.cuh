@@ -134,7 +134,9 @@ struct Model {
 // Per-step inputs, uploaded by the host before each launch (MegakernelStep.java).
 struct Step {
   int count;  // valid rows; rows count..bucket-1 compute on zeros and store nothing
-  int pad;
+  // 1: the LM head stores every row's logits (the caller reads them, or a row's SAMPLE draws from them); 0: it
+  // keeps only their argmaxes (at 256 rows the logits are 131 MB a step for a vocabulary of 128,256).
+  int keep_logits;
   const int* tokens_from;  // null, or the step before's Output.sampled: a step launched ahead takes its tokens
                            // there (written by the kernel before this one on the stream)
   int tokens[kMaxStepRows];
@@ -142,7 +144,7 @@ struct Step {
   int positions[kMaxStepRows];  // where this step's token goes; the context is positions + 1 long
 };
 
-static_assert(offsetof(Step, tokens_from) == 8 && offsetof(Step, tokens) == 16, "MegakernelStep.java's offsets");
+static_assert(offsetof(Step, keep_logits) == 4 && offsetof(Step, tokens_from) == 8 && offsetof(Step, tokens) == 16, "MegakernelStep.java's offsets");
 
 // The step's tokens: the ones the step before picked, for a step launched ahead (written by the kernel before
 // this one on the stream), else the host's.

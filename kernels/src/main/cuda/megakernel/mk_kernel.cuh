@@ -119,7 +119,7 @@ __device__ __forceinline__ void decode_step(const Model* model, const int* progr
   }
   constexpr ActivationLayout kLayout{R > kMaxCoreRows ? R : 0, R > kMaxCoreRows ? slice_columns(R) : 0};
   Context c{&h.model, step, smem, pages, pages_offset, epoch, counters, out,
-            Watchdog{watchdog_cycles, out, tag, (int)blockIdx.x}, 0, nullptr, kLayout, 0};
+            Watchdog{watchdog_cycles, out, tag, (int)blockIdx.x}, 0, nullptr, kLayout, 0, step->keep_logits != 0};
   run_consumers<R>(c, instructions, first, count, timing, timing_stride);
 }
 

@@ -32,6 +32,7 @@ struct Context {
   unsigned long long* timing;  // this instruction's timing record: thread 0 only, null when off
   ActivationLayout layout;     // of the matvec inputs (normed, attention, mlp) in this bucket
   unsigned staged;             // activation slices staged so far in this launch (tensor-core buckets)
+  bool keep_logits;            // Step.keep_logits
 };
 
 __device__ __forceinline__ void record_time(const Context& c, int word) {
@@ -358,7 +359,7 @@ __device__ __forceinline__ void epilogue(Context& c, const Instruction& in, int 
     }
     case kLmHead: {
       const bool real = valid && row < m.vocab;
-      if (real) m.logits[(size_t)b * m.vocab + row] = v;
+      if (real && c.keep_logits) m.logits[(size_t)b * m.vocab + row] = v;
       float value = real ? v : -INFINITY;
       int index = real ? row : 0x7fffffff;
       const float other_value = __shfl_xor_sync(0xffffffffu, value, 16);

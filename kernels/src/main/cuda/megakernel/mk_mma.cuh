@@ -153,17 +153,17 @@ __device__ __forceinline__ void epilogue_pair(const Context& c, const Instructio
     static_assert(kOp == kLmHead, "an opcode that stores pairs");
     float* logits = m.logits + (size_t)b * m.vocab;
     if (row + 1 < m.vocab && (m.vocab & 1) == 0) {  // row is even: with an even vocab, an aligned pair
-      *reinterpret_cast<float2*>(logits + row) = make_float2(v0, v1);
+      if (c.keep_logits) *reinterpret_cast<float2*>(logits + row) = make_float2(v0, v1);
       keep_better(best, v0, row);
       keep_better(best, v1, row + 1);
       return;
     }
     if (row < m.vocab) {
-      logits[row] = v0;
+      if (c.keep_logits) logits[row] = v0;
       keep_better(best, v0, row);
     }
     if (row + 1 < m.vocab) {
-      logits[row + 1] = v1;
+      if (c.keep_logits) logits[row + 1] = v1;
       keep_better(best, v1, row + 1);
     }
   }
@@ -876,7 +876,8 @@ class MmaMatvec {
   __device__ void store_mlp_chunk(int group, int tile, int b, const __nv_bfloat16* chunk) const {
     const Model& m = *c_.m;
     const int column = (in_.first_tile + group * S::kTiles + tile) * (kTileRows / 2);
-    *reinterpret_cast<uint4*>(m.mlp + c_.layout.index(b, column, (int)m.intermediate)) =
+    constexpr ActivationLayout kLayout{R, S::kSliceColumns};  // c_.layout, known at compile time (no division)
+    *reinterpret_cast<uint4*>(m.mlp + kLayout.index(b, column, (int)m.intermediate)) =
         *reinterpret_cast<const uint4*>(chunk);
   }
 

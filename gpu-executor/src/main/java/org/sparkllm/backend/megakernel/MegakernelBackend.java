@@ -209,7 +209,7 @@ public final class MegakernelBackend implements Backend {
       return cuda.forward(batch);
     }
     validate(batch);
-    await(launch(batch, null, null));
+    await(launch(batch, null, null, true));
     int rows = batch.chunks().size();
     int vocab = dims.vocab();
     long bytes = 4L * rows * vocab;
@@ -259,7 +259,7 @@ public final class MegakernelBackend implements Backend {
     } else {
       dropAhead();
       validate(batch);
-      now = launch(batch, sampling, null);
+      now = launch(batch, sampling, null, !greedy); // a greedy step keeps only the argmaxes
     }
     // A batch that went on from the steps before is likely to go on again: launch its successor now, fed with
     // the tokens this step picks on the device. (Not after a partial match: the successor's tokens would have
@@ -341,10 +341,12 @@ public final class MegakernelBackend implements Backend {
   }
 
   /**
-   * Uploads the step (null sampling: greedy rows, whose logits the caller may read; {@code tokensFrom}: the
-   * step whose picks are this one's tokens), launches the bucket's kernel and queues the download.
+   * Uploads the step (null sampling: greedy rows; {@code tokensFrom}: the step whose picks are this one's tokens;
+   * {@code keepLogits}: whether the kernel stores the logits, for the caller or for rows that sample), launches
+   * the bucket's kernel and queues the download.
    */
-  private Launch launch(ForwardBatch batch, List<Sampling> sampling, MegakernelStep tokensFrom) {
+  private Launch launch(ForwardBatch batch, List<Sampling> sampling, MegakernelStep tokensFrom,
+      boolean keepLogits) {
     shared.context().checkOwner();
     int rows = batch.chunks().size();
     int bucket = bucketFor(rows);
@@ -357,7 +359,7 @@ public final class MegakernelBackend implements Backend {
     int launchTag = tag;
     int epoch = program.prepare(shared.stream());
     MegakernelStep step = steps[launches++ & 1];
-    step.upload(batch, sampling, bucket, tokensFrom, uploads);
+    step.upload(batch, sampling, bucket, tokensFrom, keepLogits, uploads);
     shared.kvCache().awaitMapped();
     step.timeLaunch(() -> program.launch(shared.stream(), descriptor.address(), step.stepAddress(),
         step.outputAddress(), epoch, launchTag, watchdogCycles(), options.pagesInFlight(),
@@ -380,7 +382,7 @@ public final class MegakernelBackend implements Backend {
       }
     }
     launchedAhead++;
-    return launch(Continuation.nextPositions(batch), null, now.step());
+    return launch(Continuation.nextPositions(batch), null, now.step(), false); // greedy steps only
   }
 
   /** Waits for the step's tokens and checks the watchdog; returns the tokens of all its rows. */

@@ -25,7 +25,8 @@ import org.sparkllm.cuda.PinnedHostBuffer;
  */
 final class MegakernelStep implements AutoCloseable {
   static final int ROWS = MegakernelBuffers.MAX_ROWS;
-  /** struct Step: count, a word of padding and tokens_from, then tokens, slots and positions of every row. */
+  /** struct Step: count, keep_logits and tokens_from, then tokens, slots and positions of every row. */
+  static final int KEEP_LOGITS_OFFSET = 4;
   static final int TOKENS_FROM_OFFSET = 8;
   static final int TOKENS_OFFSET = 16;
   static final int STEP_BYTES = TOKENS_OFFSET + 3 * 4 * ROWS;
@@ -62,14 +63,16 @@ final class MegakernelStep implements AutoCloseable {
    * Writes the batch (decode chunks only, at most {@code bucket}) and its sampling parameters, padded with
    * zeros and greedy rows to the bucket's rows (the only ones its kernel reads), and uploads them on
    * {@code uploads}. With {@code tokensFrom}, the kernel takes the tokens of its rows from that step's output
-   * on the device instead, so the step can be launched before the host has read them.
+   * on the device instead, so the step can be launched before the host has read them. Without {@code keepLogits}
+   * the kernel keeps only the logits' argmaxes (Step.keep_logits): nothing may then read the logits buffer.
    */
   void upload(ForwardBatch batch, List<Sampling> sampling, int bucket, MegakernelStep tokensFrom,
-      CudaStream uploads) {
+      boolean keepLogits, CudaStream uploads) {
     ByteBuffer b = inputHost.buffer();
     List<ForwardBatch.Chunk> chunks = batch.chunks();
     rows = chunks.size();
     b.putInt(0, rows);
+    b.putInt(KEEP_LOGITS_OFFSET, keepLogits ? 1 : 0);
     b.putLong(TOKENS_FROM_OFFSET, tokensFrom == null ? 0 : tokensFrom.output.address()); // Output.sampled
     for (int r = 0; r < bucket; r++) {
       ForwardBatch.Chunk c = r < rows ? chunks.get(r) : null;

@@ -182,11 +182,13 @@ class MegakernelBackendGpuTest {
       int rows = 4;
       List<Chunk> prompts = new ArrayList<>();
       List<Chunk> decode = new ArrayList<>();
+      List<Chunk> later = new ArrayList<>(); // position 4: the context of `decode` stays as it is
       for (int r = 0; r < rows; r++) {
         int slot = mk.kvCache().acquireSlot();
         assertTrue(mk.kvCache().ensureCapacity(slot, 64));
         prompts.add(new Chunk(slot, 0, new int[] {1 + r, 2, 3 + r}, true));
         decode.add(new Chunk(slot, 3, new int[] {9 + r}, true));
+        later.add(new Chunk(slot, 4, new int[] {20 + r}, true));
       }
       mk.forward(new ForwardBatch(prompts));
       ForwardBatch step = new ForwardBatch(decode);
@@ -198,6 +200,7 @@ class MegakernelBackendGpuTest {
       for (int draw = 0; draw < 16; draw++) {
         List<Sampling> mixed = List.of(Sampling.greedy(), new Sampling(1.0f, 0, 1, 0, 7 + draw, draw),
             new Sampling(0.8f, 5, 0.9f, 0, 11 + draw, draw), new Sampling(1.3f, 0, 0.95f, 0.05f, 13 + draw, draw));
+        mk.forward(new ForwardBatch(later)); // other logits: a step that samples must store its own
         int[] kernel = mk.forwardAndSample(step, mixed);
         int[] graph = mk.cuda().forwardAndSample(step, mixed);
         assertEquals(Arrays.toString(graph), Arrays.toString(kernel), "draw " + draw);
