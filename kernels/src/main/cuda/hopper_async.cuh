@@ -211,6 +211,20 @@ __device__ __forceinline__ void wgmma_m64n16k16_rs(float (&d)[8], const uint32_t
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
 }
 
+// D[64 x 64] (+)= A[64 x 16] · B[16 x 64], A in registers as for wgmma_m64n16k16_rs, B K-major through a
+// descriptor; D's layout is wgmma_m64k16's with N = 64.
+__device__ __forceinline__ void wgmma_m64n64k16_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t b,
+                                                   uint32_t accumulate) {
+  asm volatile("{\n"
+               ".reg .pred p;\n"
+               "setp.ne.b32 p, %37, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {" SM90_REGS_0_31
+               "}, {%32, %33, %34, %35}, %36, p, 1, 1, 0;\n"
+               "}\n"
+               : SM90_ACC32(d, 0)
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+}
+
 // D[64 x 128] (+)= A[64 x 16] · B[16 x 128], A in registers as for wgmma_m64n16k16_rs, B K-major through a
 // descriptor; D's layout is wgmma_m64k16's with N = 128.
 __device__ __forceinline__ void wgmma_m64n128k16_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t b,

@@ -29,7 +29,7 @@ constexpr int kAttentionStageBytes = 2 * attn::Decode::kUnroll * 2 * 16 * kConsu
 // a whole context each waited on one step's loads at a time, ~12 GB/s per SM on an H100 at 64 rows).
 template <int R>
 __host__ __device__ constexpr bool staged_attention() {
-  return R > kMaxCoreRows && kActivationStages * R * slice_columns(R) * 2 >= kAttentionStageBytes;
+  return R > kMaxCoreRows && kActivationStages * R * stage_columns(R) * 2 >= kAttentionStageBytes;
 }
 
 // decode_key_range's steps in its order and arithmetic, with the next step's K/V pieces copied into shared

@@ -50,13 +50,25 @@ constexpr int kHeaderBytes = 1024;
 constexpr int kScratchBytes = 17 * 1024;
 constexpr int kActivationOffset = kHeaderBytes + kScratchBytes;
 
-// Tensor-core buckets stage each matvec input in slices of slice_columns(R) columns of all R rows (32 KiB),
-// kActivationStages buffers deep, one bulk copy per row group and slice (mk_mma.cuh). Fewer, larger copies
-// stage faster: on an H100 a slice costs ~0.3 us plus its bytes at ~240 GB/s (kernels/probes/staging_probe.cu).
+// Tensor-core buckets stage each matvec input in slices of slice_columns(R) columns of all R rows, one bulk copy
+// per row group and slice (mk_mma.cuh), in an activation area of kActivationStages buffers of up to kStageBytes
+// (32 KiB), which staged attention also uses. Fewer, larger copies stage faster: on an H100 a slice costs ~0.3 us
+// plus its bytes at ~240 GB/s (kernels/probes/staging_probe.cu).
 constexpr int kActivationStages = 2;
 constexpr int kStageBytes = 32 * 1024;
-__host__ __device__ constexpr int slice_columns(int rows) {
+// The columns of all R rows one of the area's buffers holds: the area's size (SharedMemoryPlan.java).
+__host__ __device__ constexpr int stage_columns(int rows) {
   return kStageBytes / 2 / rows < kPageColumns ? kStageBytes / 2 / rows : kPageColumns;
+}
+// The columns of a staged slice: from 128 rows the slice is wgmma's B operand (mk_mma.cuh, kWide), one 64-column
+// block whose 128-byte rows are the layout a 128-byte-swizzle descriptor names.
+__host__ __device__ constexpr int slice_columns(int rows) {
+  return rows >= 128 ? kBlockColumns : stage_columns(rows);
+}
+// Slices staged ahead or being computed: as many as the area holds (4 where the slice is half a buffer, 128 rows).
+constexpr int kMaxSliceStages = 4;
+__host__ __device__ constexpr int slice_stages(int rows) {
+  return kActivationStages * stage_columns(rows) / slice_columns(rows);
 }
 
 // Where element (row b, column k) of a matvec input [rows][K] (bf16) lives. Tensor-core buckets store their
@@ -185,7 +197,7 @@ enum ErrorCode : int { kCounterTimeout = 1, kPageFullTimeout = 2, kStageTimeout 
 struct Header {
   unsigned long long full[kMaxPages];   // page landed (loader's expect_tx + the bulk copy's bytes)
   unsigned long long empty[kMaxPages];  // page consumed (one arrival per consumer thread)
-  unsigned long long staged[kActivationStages][kConsumerWarps];  // a row group's activation slice landed
+  unsigned long long staged[kMaxSliceStages][kConsumerWarps];  // a row group's activation slice landed
   volatile int block_abort;             // a consumer gave up: the loader stops, the block exits
   int last_arrival;                     // broadcast of "this block arrived last"
   float inv_rms[kMaxCoreRows];

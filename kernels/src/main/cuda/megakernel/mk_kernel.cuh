@@ -87,7 +87,7 @@ __device__ __forceinline__ void decode_step(const Model* model, const int* progr
       mbarrier_init(&h.full[p], 1);                  // the loader's arrive.expect_tx
       mbarrier_init(&h.empty[p], kConsumerThreads);  // one arrival per consumer thread (mk_sync.cuh)
     }
-    for (int i = 0; i < kActivationStages; ++i) {
+    for (int i = 0; i < kMaxSliceStages; ++i) {
       for (int g = 0; g < kConsumerWarps; ++g) mbarrier_init(&h.staged[i][g], 1);  // the issuer's expect_tx
     }
     h.block_abort = 0;

@@ -1,5 +1,5 @@
 // The matvec instructions (QKV, O_PROJ, GATE_UP, DOWN, LM_HEAD) for buckets of 16..256 rows on tensor
-// cores: mma.sync m16n8k16 at 16 and 32 rows, wgmma from 64 (compute_wgmma at 64 and 128 rows, compute_wide at
+// cores: mma.sync m16n8k16 at 16 and 32 rows, wgmma from 64 (compute_wgmma at 64 rows, compute_wide at 128 and
 // 256: the roles below change there), bf16 in, fp32 accumulators.
 //
 // Roles: A (16 x 16, row-major) is one weight tile's 16 rows, read from its ring page with ldmatrix; B
@@ -33,16 +33,15 @@
 
 namespace mk {
 
-constexpr int kStages = kActivationStages;
 
 template <int R>
 struct MmaShape {
   static_assert(R > kMaxCoreRows && R <= kMaxStepRows && (R & (R - 1)) == 0, "a tensor-core bucket");
   static constexpr int kTiles = tile_group(R);
-  // At 256 rows a warpgroup multiplies its group's 4 tiles (one per warp, A in registers) by its 128 batch rows
-  // (B, the staged slice through a descriptor) with one wgmma m64n128k16 per k16 step (compute_wide): a row group
-  // is a warpgroup, and each of its warps one tile warp.
-  static constexpr bool kWide = R == 256;
+  // From 128 rows a warpgroup multiplies its group's 4 tiles (one per warp, A in registers) by its R / 2 batch rows
+  // (B, the staged slice through a descriptor) with one wgmma m64n64k16 or m64n128k16 per k16 step (compute_wide):
+  // a row group is a warpgroup, and each of its warps one tile warp.
+  static constexpr bool kWide = R >= 128;
   // Row groups of 8, 16 or 32 rows; below 128 rows some warps share a row group and split its tiles.
   static constexpr int kBatchWarps =
       kWide ? 2 : R / 16 < 2 ? 2 : (R / 16 > kConsumerWarps ? kConsumerWarps : R / 16);
@@ -55,7 +54,11 @@ struct MmaShape {
   static_assert(kNTiles == 1 || kNTiles % 2 == 0, "B fragments by ldmatrix x2, or x4 for pairs of n-tiles");
   static constexpr int kSliceColumns = slice_columns(R);
   static constexpr int kSteps = kSliceColumns / 16;  // k16 steps of a whole slice
-  static constexpr int kBufferBytes = R * kSliceColumns * 2;  // SharedMemoryPlan.java: kStages of them
+  static constexpr int kBufferBytes = R * kSliceColumns * 2;
+  // Slices in the activation area: 4 at 128 rows, whose 16 KiB slices leave room for two more in flight (H100: the
+  // 128-row step 1.3% faster than on the wgmma path, and 3.5% faster than with 2; megakernel-trials.json).
+  static constexpr int kStages = slice_stages(R);
+  static_assert(kStages >= 2 && kStages <= kMaxSliceStages, "a slice landing while one is computed");
   static_assert(kSliceColumns % kBlockColumns == 0 && kPageColumns % kSliceColumns == 0,
                 "slices tile a page's chunk in whole 64-column blocks, each row at least 8 swizzled 16-byte chunks");
   static constexpr int kGroupThreads = kTileWarps * 32;
@@ -63,12 +66,12 @@ struct MmaShape {
   // split-K for the same GEMM), so the two add the same partial sums in the same order. Above, that second
   // set of accumulators does not fit the registers, and K is summed in one piece.
   static constexpr bool kSplitSums = R <= 64;
-  // At 64 and 128 rows the warpgroups run wgmma (compute_wgmma): A = 64 batch rows in registers (each warp its
-  // 16-row slabs), B = a tile's page through a descriptor, so a warpgroup reads each weight page once instead of
-  // each row group once. A warpgroup is 4 row groups of the same tile warp: one M block per slab. At 256 rows
-  // (kWide instead) a slice is 64 columns, and waiting for these small wgmmas at the end of each (4 k16 steps)
-  // made the step slower than mma.sync's (H100: 7,131-7,138 us against 6,965-6,967; megakernel-trials.json).
-  static constexpr bool kWgmma = R == 64 || R == 128;
+  // At 64 rows the warpgroups run wgmma (compute_wgmma): A = 64 batch rows in registers (each warp its 16-row
+  // slabs), B = a tile's page through a descriptor, so a warpgroup reads each weight page once instead of each row
+  // group once. A warpgroup is 4 row groups of the same tile warp: one M block per slab. At 256 rows (kWide
+  // instead) a slice is 64 columns, and waiting for these small wgmmas at the end of each (4 k16 steps) made the
+  // step slower than mma.sync's (H100: 7,131-7,138 us against 6,965-6,967; megakernel-trials.json).
+  static constexpr bool kWgmma = R == 64;
   static constexpr int kSlabs = kGroupRows / 16;
   static_assert(!kWgmma || (kBatchWarps % 4 == 0 && kGroupRows % 16 == 0), "warpgroups of whole 16-row slabs");
 };
@@ -183,9 +186,9 @@ class MmaMatvec {
     split_columns_ = columns_ / in.splits;
   }
 
-  // The 256-row LM head runs its own copy of the slice loop (kWideArgmax), which keeps 32 running argmaxes per
-  // thread in registers: in the loop every other instruction shares, those registers spilled and slowed GATE_UP's
-  // loop by 9% (H100, megakernel-trials.json).
+  // The wide LM head (128 and 256 rows) runs its own copy of the slice loop (kWideArgmax), which keeps a running
+  // argmax per thread and batch row column (32 at 256 rows) in registers: in the loop every other instruction
+  // shares, those registers spilled and slowed GATE_UP's loop by 9% at 256 rows (H100, megakernel-trials.json).
   __device__ void run() {
     if constexpr (S::kWide) {
       if (in_.op == kLmHead) {
@@ -218,7 +221,7 @@ class MmaMatvec {
     Slice ahead{0, in_.first_chunk, 0};
     unsigned issued = c_.staged;
 #pragma unroll
-    for (int i = 0; i < kStages - 1; ++i) stage_next(ahead, issued);
+    for (int i = 0; i < S::kStages - 1; ++i) stage_next(ahead, issued);
     Slice slice{0, in_.first_chunk, 0};
     for (int q = 0;; ++q) {
       wait_staged(c_.staged + q);  // slice q of the row group
@@ -235,11 +238,11 @@ class MmaMatvec {
       const int width = (int)page_columns(columns_, slice.chunk);
       const int part_columns = min(S::kSliceColumns, width - slice.part * S::kSliceColumns);
       if constexpr (S::kWide) {
-        compute_wide(acc, slice, (c_.staged + q) % kStages, group_tiles);
+        compute_wide(acc, slice, (c_.staged + q) % S::kStages, group_tiles);
       } else if constexpr (S::kWgmma) {
-        compute_wgmma(acc, done, slice, (c_.staged + q) % kStages, part_columns, group_tiles);
+        compute_wgmma(acc, done, slice, (c_.staged + q) % S::kStages, part_columns, group_tiles);
       } else {
-        compute(acc, done, slice, (c_.staged + q) % kStages, part_columns, group_tiles);
+        compute(acc, done, slice, (c_.staged + q) % S::kStages, part_columns, group_tiles);
       }
       if ((slice.part + 1) * S::kSliceColumns >= width) release_pages(group_tiles);
       Slice next = slice;
@@ -349,7 +352,7 @@ class MmaMatvec {
 
   // The row group's staged-slice mbarrier of the launch's n-th slice.
   __device__ unsigned long long* staged_barrier(unsigned n) const {
-    return &header(c_.smem).staged[n % kStages][wb_];
+    return &header(c_.smem).staged[n % S::kStages][wb_];
   }
 
   // Issues the bulk copy of slice `s` (the launch's `issued`-th) for the row group's rows, unless `s` is
@@ -364,8 +367,8 @@ class MmaMatvec {
       constexpr ActivationLayout kLayout{R, S::kSliceColumns};  // c_.layout, known at compile time
       unsigned long long* bar = staged_barrier(issued);
       mbarrier_arrive_expect_tx(bar, bytes);
-      bulk_copy(buffer(issued % kStages) + first_row * width * 2, input_ + kLayout.index(first_row, column, columns_),
-                bytes, bar);
+      bulk_copy(buffer(issued % S::kStages) + first_row * width * 2,
+                input_ + kLayout.index(first_row, column, columns_), bytes, bar);
     }
     ++issued;
     advance(s);  // at the end it leaves s.group past the last tile group
@@ -374,7 +377,7 @@ class MmaMatvec {
   // Waits until the row group's rows of the launch's n-th slice have landed.
   __device__ void wait_staged(unsigned n) {
     Header& h = header(c_.smem);
-    if (!mbarrier_wait(staged_barrier(n), (n / kStages) & 1, h, c_.watchdog.budget) && !h.block_abort) {
+    if (!mbarrier_wait(staged_barrier(n), (n / S::kStages) & 1, h, c_.watchdog.budget) && !h.block_abort) {
       c_.watchdog.fail(kStageTimeout, -1, wb_, n, 0);
       h.block_abort = 1;
     }
@@ -582,15 +585,16 @@ class MmaMatvec {
     }
   }
 
-  // The slice at 256 rows (kWide): this warp's tile (wt_) is A, read with ldmatrix from its page in mma.sync's
+  // The slice from 128 rows (kWide): this warp's tile (wt_) is A, read with ldmatrix from its page in mma.sync's
   // permuted row order (a_page_row), so the accumulators hold a thread's RoPE or gate/up pair as mma.sync's c0/c2
-  // do; B is the row group's 128 rows of the staged slice (64 columns, 128-byte rows swizzled by row & 7: the
-  // K-major layout a 128-byte-swizzle descriptor names). One m64n128k16 per k16 step; the warpgroup waits for
-  // them at the end of the slice (the A registers and the slice buffer are free then). A warp without a tile in a
-  // short group multiplies tile 0's page again and stores nothing from it.
+  // do; B is the row group's 64 or 128 rows of the staged slice (64 columns, 128-byte rows swizzled by row & 7: the
+  // K-major layout a 128-byte-swizzle descriptor names). One m64n64k16 or m64n128k16 per k16 step; the warpgroup
+  // waits for them at the end of the slice (the A registers and the slice buffer are free then). A warp without a
+  // tile in a short group multiplies tile 0's page again and stores nothing from it.
   __device__ void compute_wide(float (&acc)[S::kWarpTiles][S::kNTiles][4], const Slice& s, int index,
                                int group_tiles) const {
-    static_assert(S::kWarpTiles == 1 && S::kSliceColumns == kBlockColumns && S::kGroupRows == 128, "m64n128");
+    static_assert(S::kWarpTiles == 1 && S::kSliceColumns == kBlockColumns &&
+                  (S::kGroupRows == 64 || S::kGroupRows == 128), "m64n64 or m64n128");
     const int i = lane_ & 7, matrix = lane_ >> 3;
     const int page_row = a_page_row(i + (matrix & 1) * 8);
     const int a_xor = (matrix >> 1) ^ (page_row & 7);
@@ -605,8 +609,12 @@ class MmaMatvec {
     sm90::wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < S::kSteps; ++ks) {
-      sm90::wgmma_m64n128k16_rs(reinterpret_cast<float(&)[64]>(acc[0]), a[ks], sm90::descriptor_plus(b_desc, 2 * ks),
-                                1);
+      const uint64_t b = sm90::descriptor_plus(b_desc, 2 * ks);
+      if constexpr (S::kGroupRows == 128) {
+        sm90::wgmma_m64n128k16_rs(reinterpret_cast<float(&)[64]>(acc[0]), a[ks], b, 1);
+      } else {
+        sm90::wgmma_m64n64k16_rs(reinterpret_cast<float(&)[32]>(acc[0]), a[ks], b, 1);
+      }
     }
     sm90::wgmma_commit();
     sm90::wgmma_wait<0>();
@@ -615,10 +623,10 @@ class MmaMatvec {
     pin(acc);
   }
 
-  // LM head at 256 rows: each thread keeps a running argmax of its 32 batch rows (16 n-tiles x 2 columns) in
-  // registers over the instruction's groups; at the end the 8 lanes of a column (one per g) meet, and lane q puts the
-  // warp's best of that batch row in shared memory (wide_best), which publish_argmax_wide meets over the
-  // warpgroup's 4 tile warps.
+  // The wide LM head: each thread keeps a running argmax of its batch rows (at 256 rows 32: 16 n-tiles x 2
+  // columns) in registers over the instruction's groups; at the end the 8 lanes of a column (one per g) meet, and
+  // lane q puts the warp's best of that batch row in shared memory (wide_best), which publish_argmax_wide meets over
+  // the warpgroup's 4 tile warps.
   __device__ Best& wide_best(int warp, int row) const {
     static_assert(sizeof(Best) * kConsumerWarps * 128 <= kScratchBytes, "one best per warp and row group row");
     return reinterpret_cast<Best*>(scratch(c_.smem))[warp * 128 + row];
@@ -644,10 +652,10 @@ class MmaMatvec {
     }
   }
 
-  // A short group at 256 rows (QKV's 1 or 2 tiles per SM): each tile's accumulators sit in one warp of each
-  // warpgroup, whose epilogues would then store the tile's 128 rows alone while the other 3 warps wait. Instead
-  // the owner passes them through the scratch (lane-major, 8 KiB per warpgroup) and each of the warpgroup's 4 warps
-  // stores 4 of the 16 n-tiles; lane l reads lane l's values, so the pair layout is unchanged.
+  // A short wide group (QKV's 1 or 2 tiles per SM): each tile's accumulators sit in one warp of each warpgroup,
+  // whose epilogues would then store the tile's rows alone while the other 3 warps wait. Instead the owner passes
+  // them through the scratch (lane-major, up to 8 KiB per warpgroup) and each of the warpgroup's 4 warps stores a
+  // quarter of the n-tiles; lane l reads lane l's values, so the pair layout is unchanged.
   __device__ void finish_short_group_wide(const float (&acc)[S::kWarpTiles][S::kNTiles][4], int group,
                                           int group_tiles) const {
     constexpr int kShare = S::kNTiles / 4;  // n-tiles per warp of the warpgroup
@@ -818,7 +826,7 @@ class MmaMatvec {
     const bool swapped = g >= 4;  // c0 holds the pair's odd row
     with_epilogue_op(in_.op, [&](auto op) {
       constexpr int kOp = decltype(op)::value;
-      if constexpr (!(S::kWide && kOp == kLmHead)) {  // the 256-row LM head: finish_lm_head_wide
+      if constexpr (!(S::kWide && kOp == kLmHead)) {  // the wide LM head: finish_lm_head_wide
 #pragma unroll
         for (int t = 0; t < S::kWarpTiles; ++t) {
           const int tile = wt_ + t * S::kTileWarps;
@@ -885,7 +893,7 @@ class MmaMatvec {
   // order-free), then one thread per row meets the row group's tile warps and stores this block's argmax of the
   // row; then the last block picks the tokens. mma.sync: row 2q + e of n-tile j is slot (j, e) of the 8 lanes of
   // one q, met in lane q. wgmma: row 16s + 8h + g of a row group is slot (s, h) of the 4 lanes of one g, met in
-  // lane 4g. (256 rows: publish_argmax_wide.)
+  // lane 4g. (From 128 rows: publish_argmax_wide.)
   __device__ void publish_argmax() {
     if constexpr (S::kWgmma) {
       publish_argmax_of<S::kSlabs, 1, 2>([](int rest) { return RowSlot{rest / 16, rest % 16 / 8, 4 * (rest % 8)}; });

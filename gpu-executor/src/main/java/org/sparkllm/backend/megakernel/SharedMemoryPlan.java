@@ -5,9 +5,9 @@ package org.sparkllm.backend.megakernel;
  * (mbarriers, flags), a scratch area (reductions, attention state), the staged activations and then as
  * many 16 KiB weight pages as fit, at most {@link #MAX_PAGES}. On CUDA cores the activations are
  * {@code rows × widestInput} bf16, so fewer rows leave room for more pages in flight; on tensor cores they
- * are {@link #STAGES} slice buffers of {@code rows × sliceColumns(rows)} bf16 (mk_common.cuh:
- * kActivationStages, slice_columns), and the ring must hold two tile groups: one being computed, the next
- * landing.
+ * are {@link #STAGES} buffers of {@code rows × stageColumns(rows)} bf16 (mk_common.cuh: kActivationStages,
+ * stage_columns; a slice fills one, or part of one from 128 rows), and the ring must hold two tile groups: one being
+ * computed, the next landing.
  *
  * @param pagesOffset byte offset of page 0 (1024-byte aligned: wgmma reads the pages' 128-byte swizzle from
  *     addresses whose bits 7..9 are the block row, mk_mma.cuh)
@@ -35,7 +35,7 @@ public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
    */
   public static SharedMemoryPlan of(int rows, ModelDims dims, int maxSharedBytes) {
     boolean tensorCores = rows > StreamBuilder.MAX_CUDA_CORE_ROWS;
-    long activation = tensorCores ? (long) STAGES * rows * sliceColumns(rows) * 2 : 2L * rows * dims.widestInput();
+    long activation = tensorCores ? (long) STAGES * rows * stageColumns(rows) * 2 : 2L * rows * dims.widestInput();
     long pagesOffset = (ACTIVATION_OFFSET + activation + 1023) / 1024 * 1024;
     long pages = Math.min(MAX_PAGES, (maxSharedBytes - pagesOffset) / TileLayout.PAGE_BYTES);
     int needed = tensorCores ? 2 * TENSOR_CORE_TILE_GROUP : MIN_PAGES;
@@ -47,8 +47,11 @@ public record SharedMemoryPlan(int pagesOffset, int pages, int bytes) {
     return new SharedMemoryPlan((int) pagesOffset, (int) pages, (int) (pagesOffset + pages * TileLayout.PAGE_BYTES));
   }
 
-  /** Columns of one staged activation slice of a tensor-core bucket (mk_common.cuh, slice_columns). */
-  static int sliceColumns(int rows) {
+  /**
+   * Columns of all rows that one activation buffer of a tensor-core bucket holds (mk_common.cuh, stage_columns): the
+   * area's size. Its slices are as wide, or one 64-column block from 128 rows (slice_columns).
+   */
+  static int stageColumns(int rows) {
     return Math.min(TileLayout.PAGE_COLUMNS, STAGE_BYTES / 2 / rows);
   }
 }

@@ -18,8 +18,8 @@ import org.sparkllm.safetensors.ModelTensors;
 
 /**
  * A few megakernel steps on the tiny shape in a bucket of each kind (CUDA cores at 1 and 8 rows, tensor cores
- * at 16, with staged attention at 32, wgmma at 40 (the 64-row bucket) and the wide wgmma at 150 (the 256-row
- * bucket)), small enough to run under compute-sanitizer (memcheck, racecheck),
+ * at 16, with staged attention at 32, wgmma at 40 (the 64-row bucket) and the wide wgmma at 100 and 150 (the
+ * 128- and 256-row buckets)), small enough to run under compute-sanitizer (memcheck, racecheck),
  * which slows kernels by orders of magnitude: the watchdog gets minutes instead of a second, so a slow but
  * correct step is not reported as lost. scripts/gpu-sanitizer.sh runs it under each tool.
  */
@@ -33,13 +33,13 @@ class MegakernelSanitizerGpuTest {
   }
 
   @Test
-  void fewStepsAtBatch1And8And16And32And40And150() {
+  void fewStepsAtBatch1And8And16And32And40And100And150() {
     Path model = TestModels.tiny();
     LlamaConfig config = LlamaConfig.read(model);
     try (ModelTensors tensors = ModelTensors.open(model);
         MegakernelBackend mk = MegakernelBackend.load(config, tensors, MegakernelBackendGpuTest.options(64, 150),
             MegakernelOptions.defaults().withWatchdogMillis(SANITIZER_WATCHDOG_MILLIS).withMaxRows(256))) {
-      for (int rows : new int[] {1, 8, 16, 32, 40, 150}) {
+      for (int rows : new int[] {1, 8, 16, 32, 40, 100, 150}) {
         List<Integer> slots = new ArrayList<>();
         List<Chunk> prompts = new ArrayList<>();
         for (int r = 0; r < rows; r++) {

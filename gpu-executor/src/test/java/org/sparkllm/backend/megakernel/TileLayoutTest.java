@@ -92,8 +92,8 @@ class TileLayoutTest {
         assertTrue(plan.bytes() <= h100);
         assertEquals(0, plan.pagesOffset() % 1024);
         assertTrue(plan.pagesOffset() >= SharedMemoryPlan.ACTIVATION_OFFSET
-            + SharedMemoryPlan.STAGES * rows * SharedMemoryPlan.sliceColumns(rows) * 2, "the slice buffers");
-        assertEquals(0, TileLayout.PAGE_COLUMNS % SharedMemoryPlan.sliceColumns(rows), "slices tile a page's chunk");
+            + SharedMemoryPlan.STAGES * rows * SharedMemoryPlan.stageColumns(rows) * 2, "the slice buffers");
+        assertEquals(0, TileLayout.PAGE_COLUMNS % SharedMemoryPlan.stageColumns(rows), "slices tile a page's chunk");
       }
     }
     assertEquals(9, SharedMemoryPlan.of(256, StreamBuilderTest.LLAMA_1B, h100).pages());
