@@ -156,7 +156,8 @@ struct Step {
   int positions[kMaxStepRows];  // where this step's token goes; the context is positions + 1 long
 };
 
-static_assert(offsetof(Step, keep_logits) == 4 && offsetof(Step, tokens_from) == 8 && offsetof(Step, tokens) == 16, "MegakernelStep.java's offsets");
+static_assert(offsetof(Step, keep_logits) == 4 && offsetof(Step, tokens_from) == 8 && offsetof(Step, tokens) == 16,
+              "MegakernelStep.java's offsets");
 
 // The step's tokens: the ones the step before picked, for a step launched ahead (written by the kernel before
 // this one on the stream), else the host's.

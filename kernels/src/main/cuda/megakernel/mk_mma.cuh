@@ -33,7 +33,6 @@
 
 namespace mk {
 
-
 template <int R>
 struct MmaShape {
   static_assert(R > kMaxCoreRows && R <= kMaxStepRows && (R & (R - 1)) == 0, "a tensor-core bucket");
@@ -85,10 +84,10 @@ __device__ __forceinline__ const __nv_bfloat16* mma_input(const Instruction& in,
   }
 }
 
-// LM head: each thread's running argmax of its batch rows (n-tile, c0/c1 column), kept in shared memory
-// rather than registers, which the accumulators of 256 rows need.
+// LM head below 128 rows: each thread's running argmax of its batch rows (n-tile, c0/c1 column), kept in shared
+// memory rather than registers (the wide LM head keeps them in registers: run_slices<true>).
 struct MmaScratch {
-  static constexpr int kMaxNTiles = 4;  // MmaShape<kMaxStepRows>::kNTiles
+  static constexpr int kMaxNTiles = 4;  // at least MmaShape<R>::kNTiles of the buckets below 128 rows
   Best best[kMaxNTiles][2][kConsumerThreads];
 };
 static_assert(sizeof(MmaScratch) <= kScratchBytes, "scratch fits");
@@ -203,7 +202,8 @@ class MmaMatvec {
   template <bool kWideArgmax>
   __device__ void run_slices() {
     unsigned long long page_wait_ns = 0, epilogue_ns = 0;
-    // kWideArgmax: this thread's running argmax of its 32 batch rows (n-tile j, column 2q + e) over the groups.
+    // kWideArgmax: this thread's running argmax of its batch rows (n-tile j, column 2q + e; 32 at 256 rows) over the
+    // groups.
     Best wide_best_of[kWideArgmax ? S::kNTiles : 1][2];
     if constexpr (kWideArgmax) {
 #pragma unroll
@@ -311,6 +311,7 @@ class MmaMatvec {
 
   // This thread's running argmax of the batch rows of n-tile j, column 2q + e (LM head).
   __device__ Best& best(int j, int e) const { return best_slot(j, e, threadIdx.x); }
+  static_assert(S::kWide || S::kNTiles <= MmaScratch::kMaxNTiles, "the LM head's argmaxes fit the scratch");
   __device__ Best& best_slot(int j, int e, int thread) const {
     return reinterpret_cast<MmaScratch*>(scratch(c_.smem))->best[j][e][thread];
   }

@@ -80,12 +80,12 @@ final class MegakernelReport {
         + "consumer thread 0, %d steps, %.1f µs/step with timing on), µs per instruction: waiting on dependency "
         + "counters, staging inputs (RMSNorm, activations; at 1 row it includes waiting for residual words the "
         + "counter ran ahead of), waiting for weight pages, computing, thread 0's epilogues (its stores), and the "
-        + "barrier and signal (waiting for the block's slowest warp, the fence and the counter's add); beside them, how long the loader warp waited for a free ring page before "
-        + "copying the instruction's weights (the ring held pages not yet taken: the block fetched nothing new)."
+        + "barrier and signal (waiting for the block's slowest warp, the fence and the counter's add); beside them, "
+        + "how long the loader warp waited for a free ring page before copying the instruction's weights (the ring held pages not yet taken: the block fetched nothing new)."
         + "%n%n", batch, b.path("steps").asLong(),
         b.path("us_per_step_with_timing").asDouble()));
-    md.append("| opcode | per step | dependency wait | staging | page wait | compute | epilogue | barrier + signal | ring full |\n"
-        + "|---|---|---|---|---|---|---|---|---|\n");
+    md.append("| opcode | per step | dependency wait | staging | page wait | compute | epilogue | barrier + signal "
+        + "| ring full |\n|---|---|---|---|---|---|---|---|---|\n");
     for (Iterator<Map.Entry<String, JsonNode>> it = b.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (e.getValue().isObject()) {

@@ -34,7 +34,8 @@ class MegakernelReportTest {
     }
     String md = MegakernelReport.markdown(r);
     assertTrue(md.contains("Where a batch-1 step goes") && md.contains("1701.0 µs/step"), md);
-    assertTrue(md.contains("Where a batch-8 step goes") && md.contains("| QKV | 2112 | 1.25 | 16.00 | 0.30 | 3.00 | 1.50 | 0.50 |"), md);
+    assertTrue(md.contains("Where a batch-8 step goes")
+        && md.contains("| QKV | 2112 | 1.25 | 16.00 | 0.30 | 3.00 | 1.50 | 0.50 |"), md);
   }
 
   @Test
